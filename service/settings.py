@@ -1,0 +1,116 @@
+"""The one place Newsflow reads its configuration from (env vars prefixed `NEWSFLOW_`).
+
+Stages never see `Settings`; they receive the small frozen sub-configs built here,
+so a stage's behaviour is fully described by its arguments.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class TopicSettings(_Frozen):
+    """Topic names live here and nowhere else."""
+
+    raw: str = "articles.raw"
+    tagged: str = "newsflow.tagged"
+    clean: str = "articles.clean"
+    duplicates: str = "articles.duplicates"
+    rejected: str = "articles.rejected"
+    partitions: int = Field(default=8, ge=1)
+    # Near-duplicates do not share a key, so dedup sees one ordered stream by default.
+    tagged_partitions: int = Field(default=1, ge=1)
+    replication_factor: int = Field(default=1, ge=1)
+
+
+class DecodeConfig(_Frozen):
+    max_bytes: int = Field(default=4_000_000, ge=1024)
+    # Rejected records carry at most this many bytes of the original payload.
+    rejected_payload_max_bytes: int = Field(default=65_536, ge=256)
+
+
+class CleanConfig(_Frozen):
+    mode: Literal["quality", "fast"] = "quality"
+    deadline_seconds: float = Field(default=5.0, gt=0)
+    max_html_chars: int = Field(default=2_000_000, ge=1024)
+    min_text_chars: int = Field(default=80, ge=0)
+    # Per-source boilerplate learning (see stages/boilerplate.py).
+    learn_boilerplate: bool = True
+    boilerplate_min_pages: int = Field(default=4, ge=2)
+    boilerplate_window_pages: int = Field(default=200, ge=10)
+
+
+class TagConfig(_Frozen):
+    languages: tuple[str, ...] = ()
+    min_language_chars: int = Field(default=20, ge=0)
+    min_language_confidence: float = Field(default=0.5, ge=0, le=1)
+    section_model: Path | None = None
+    min_section_confidence: float = Field(default=0.3, ge=0, le=1)
+
+
+class DedupConfig(_Frozen):
+    window_seconds: float = Field(default=7 * 24 * 3600, gt=0)
+    threshold: float = Field(default=0.7, gt=0, le=1)
+    num_perm: int = Field(default=128, ge=16)
+    bands: int = Field(default=32, ge=1)
+    shingle_size: int = Field(default=3, ge=1)
+    max_candidates: int = Field(default=64, ge=1)
+
+
+class Settings(BaseSettings):
+    """Every knob, read once from the environment by the CLI."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="NEWSFLOW_",
+        env_nested_delimiter="__",
+        frozen=True,
+        extra="ignore",
+    )
+
+    app_id: str = "newsflow"
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    store: str = "memory://"
+    data_dir: Path = Path(".newsflow-data")
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=6066, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(default=9464, ge=0, le=65535)
+    log_level: str = "INFO"
+    batch_size: int = Field(default=256, ge=1)
+    batch_within_seconds: float = Field(default=0.05, gt=0)
+    # faust waits this long for a group to settle; tests lower it.
+    session_timeout_seconds: float = Field(default=30.0, gt=0)
+    processing_guarantee: Literal["at_least_once", "exactly_once"] = "at_least_once"
+
+    topics: TopicSettings = TopicSettings()
+    decode: DecodeConfig = DecodeConfig()
+    clean: CleanConfig = CleanConfig()
+    dedup: DedupConfig = DedupConfig()
+
+    # Issue-facing names kept flat: NEWSFLOW_LANGUAGES, NEWSFLOW_SECTION_MODEL.
+    languages: Annotated[tuple[str, ...], NoDecode] = ()
+    section_model: Path | None = None
+
+    @field_validator("languages", mode="before")
+    @classmethod
+    def _split_languages(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(code.strip().lower() for code in value.split(",") if code.strip())
+        return value
+
+    @property
+    def tag(self) -> TagConfig:
+        return TagConfig(languages=self.languages, section_model=self.section_model)
+
+    @property
+    def broker_url(self) -> str:
+        hosts = ";".join(f"kafka://{h.strip()}" for h in self.kafka_bootstrap.split(","))
+        return hosts

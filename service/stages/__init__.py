@@ -1,0 +1,1 @@
+"""Pure stage functions over typed models. Nothing here imports faust, aiokafka or prometheus."""

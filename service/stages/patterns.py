@@ -1,0 +1,1 @@
+"""Cleaning heuristics as data: boilerplate lines, dateline regexes. No logic lives here."""
