@@ -1,0 +1,34 @@
+# Two commands do everything on a fresh machine: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench kafka-fetch clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+kafka-fetch:
+	bash deploy/kafka/kafka.sh fetch
+
+## demo: local broker + worker, publish the sample articles, print every output record
+demo: $(STAMP) kafka-fetch
+	bash scripts/demo.sh
+
+## test: lint, types, unit tests and integration tests on a real broker
+test: $(STAMP) kafka-fetch
+	$(BIN)/ruff check service tests bench
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+lint: $(STAMP)
+	$(BIN)/ruff check service tests bench
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) .kafka .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,145 @@
+"""Every Prometheus metric Newsflow exports, defined once. Only `runtime` and `batch` record.
+
+Label values with unbounded cardinality (languages, sections, sources) pass through
+`BoundedLabel`, which keeps the first N values it sees and folds the rest into `other`.
+"""
+
+from __future__ import annotations
+
+import platform
+import threading
+from importlib.metadata import PackageNotFoundError, version
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+_LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
+_E2E_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
+
+MESSAGES = Counter(
+    "newsflow_messages_total",
+    "Messages leaving a stage, by outcome (clean, duplicate, near_duplicate, rejected, tagged).",
+    ["stage", "outcome"],
+    registry=REGISTRY,
+)
+REJECTIONS = Counter(
+    "newsflow_rejections_total",
+    "Messages sent to the dead-letter topic, by reason code.",
+    ["stage", "code"],
+    registry=REGISTRY,
+)
+STAGE_LATENCY = Histogram(
+    "newsflow_stage_duration_seconds",
+    "Processing time per message in each stage.",
+    ["stage"],
+    buckets=_LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
+END_TO_END_LATENCY = Histogram(
+    "newsflow_end_to_end_latency_seconds",
+    "From the raw message timestamp (or fetched_at) to publication of the result.",
+    ["outcome"],
+    buckets=_E2E_BUCKETS,
+    registry=REGISTRY,
+)
+CONSUMER_LAG = Gauge(
+    "newsflow_consumer_lag_messages",
+    "High watermark minus the committed offset, per topic and partition.",
+    ["topic", "partition"],
+    registry=REGISTRY,
+)
+ARTICLES_BY_LANGUAGE = Counter(
+    "newsflow_articles_by_language_total",
+    "Published unique articles by detected language (top codes, the rest as 'other').",
+    ["language"],
+    registry=REGISTRY,
+)
+ARTICLES_BY_SECTION = Counter(
+    "newsflow_articles_by_section_total",
+    "Published unique articles by IPTC section ('none' when below the confidence threshold).",
+    ["section"],
+    registry=REGISTRY,
+)
+DEDUP_INDEX_SIZE = Gauge(
+    "newsflow_dedup_index_entries",
+    "Articles currently held in the dedup index.",
+    registry=REGISTRY,
+)
+DEDUP_EVICTIONS = Counter(
+    "newsflow_dedup_evictions_total",
+    "Articles evicted from the dedup index by the time window.",
+    registry=REGISTRY,
+)
+DEDUP_CANDIDATES = Histogram(
+    "newsflow_dedup_candidates",
+    "Near-duplicate candidates verified per lookup.",
+    buckets=(0, 1, 2, 4, 8, 16, 32, 64),
+    registry=REGISTRY,
+)
+BOILERPLATE_LINES_REMOVED = Counter(
+    "newsflow_boilerplate_lines_removed_total",
+    "Lines removed by cleaning, by source (top sources only) and reason.",
+    ["source", "reason"],
+    registry=REGISTRY,
+)
+CLEAN_TEXT_CHARS = Histogram(
+    "newsflow_clean_text_chars",
+    "Length of the cleaned body; a drop for one source means its template changed.",
+    ["source"],
+    buckets=(0, 200, 500, 1000, 2000, 4000, 8000, 16000, 64000),
+    registry=REGISTRY,
+)
+READY = Gauge(
+    "newsflow_ready",
+    "1 when the worker is connected, assigned and restored; 0 otherwise.",
+    registry=REGISTRY,
+)
+PUBLISH_ERRORS = Counter(
+    "newsflow_publish_errors_total",
+    "Failed attempts to publish a result; the input is retried, never dropped.",
+    ["topic"],
+    registry=REGISTRY,
+)
+BUILD_INFO = Info("newsflow_build", "Newsflow and Kafka client versions.", registry=REGISTRY)
+
+
+def _version(package: str) -> str:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "unknown"
+
+
+BUILD_INFO.info(
+    {
+        "version": _version("newsflow"),
+        "faust": _version("faust-streaming"),
+        "aiokafka": _version("aiokafka"),
+        "python": platform.python_version(),
+    }
+)
+
+
+class BoundedLabel:
+    """Keeps label cardinality bounded: the first `limit` values, then 'other'."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._seen: set[str] = set()
+        self._lock = threading.Lock()
+
+    def __call__(self, value: str | None) -> str:
+        value = value or "none"
+        if value in self._seen:
+            return value
+        with self._lock:
+            if len(self._seen) < self.limit:
+                self._seen.add(value)
+                return value
+        return "other"
+
+
+LANGUAGE_LABEL = BoundedLabel(30)
+SECTION_LABEL = BoundedLabel(20)
+SOURCE_LABEL = BoundedLabel(50)

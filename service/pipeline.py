@@ -1,0 +1,151 @@
+"""decode → clean → tag → dedup → route, shared by `newsflow process` and the worker.
+
+The pipeline turns every input into exactly one `(topic, record)`: an article for
+`articles.clean` or `articles.duplicates`, or a dead letter for `articles.rejected`.
+It records no metrics and knows no Kafka; the callers do that at the edges.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, ValidationError
+
+from service.errors import Rejection, SchemaViolation
+from service.models import (
+    Article,
+    ErrorInfo,
+    Origin,
+    Rejected,
+    TaggedArticle,
+    utcnow,
+)
+from service.settings import Settings
+from service.stages.clean import clean
+from service.stages.decode import decode
+from service.stages.dedup import DedupIndex, deduplicate
+from service.stages.tag import Tagger
+
+logger = logging.getLogger(__name__)
+
+
+class ProcessingFailed(Rejection):
+    """A bug of ours met by one input: dead-letter it rather than stall the partition."""
+
+    code = "processing_failed"
+    message = "an unexpected error occurred while processing the article"
+
+
+@dataclass(frozen=True, slots=True)
+class Routed:
+    """Where one input ends up; `key` is the Kafka key to publish it with."""
+
+    topic: str
+    value: Article | Rejected
+    key: bytes | None = None
+
+    def to_json(self) -> bytes:
+        return dump(self.value)
+
+
+def dump(record: BaseModel) -> bytes:
+    return orjson.dumps(record.model_dump())
+
+
+class Pipeline:
+    """The stage functions with their configuration and state bound once."""
+
+    def __init__(self, settings: Settings, index: DedupIndex) -> None:
+        self.settings = settings
+        self.topics = settings.topics
+        self.index = index
+        self.tagger = Tagger(settings.tag)
+
+    def prepare(self, payload: bytes, origin: Origin) -> TaggedArticle | Rejected:
+        """The stateless part: decode, clean and tag, or a dead letter."""
+        try:
+            raw = decode(payload, self.settings.decode)
+            cleaned = clean(raw, self.settings.clean)
+            return self.tagger.tag(cleaned)
+        except Rejection as rejection:
+            return self.reject(payload, origin, rejection)
+        except Exception as exc:  # noqa: BLE001 - one input must never stop the stream
+            logger.exception("unexpected error at %s", origin.model_dump(exclude_none=True))
+            return self.reject(payload, origin, ProcessingFailed(f"{type(exc).__name__}: {exc}"))
+
+    def prepare_many(self, items: Iterable[tuple[bytes, Origin]]) -> list[TaggedArticle | Rejected]:
+        return [self.prepare(payload, origin) for payload, origin in items]
+
+    def finish(self, article: TaggedArticle) -> Routed:
+        """The stateful part: dedup against the index, then pick the output topic."""
+        verdict = deduplicate(article, self.index, self.settings.dedup)
+        result = Article(**dict(article), dedup=verdict, processed_at=utcnow())
+        topic = self.topics.clean if verdict.status == "unique" else self.topics.duplicates
+        return Routed(topic=topic, value=result, key=result.id.encode("utf-8"))
+
+    def finish_payload(self, payload: bytes, origin: Origin) -> Routed:
+        """`finish` for a tagged record read back off the internal topic."""
+        try:
+            article = TaggedArticle.model_validate_json(payload)
+        except ValidationError as exc:
+            return self.route_rejected(self.reject(payload, origin, SchemaViolation(str(exc))))
+        try:
+            return self.finish(article)
+        except Exception as exc:  # noqa: BLE001 - one input must never stop the stream
+            logger.exception("unexpected dedup error at %s", origin.model_dump(exclude_none=True))
+            failure = ProcessingFailed(f"{type(exc).__name__}: {exc}")
+            return self.route_rejected(self.reject(payload, origin, failure))
+
+    def process(self, payload: bytes, origin: Origin) -> Routed:
+        prepared = self.prepare(payload, origin)
+        if isinstance(prepared, Rejected):
+            return self.route_rejected(prepared)
+        return self.finish(prepared)
+
+    def route_rejected(self, rejected: Rejected) -> Routed:
+        return Routed(topic=self.topics.rejected, value=rejected)
+
+    def reject(self, payload: bytes, origin: Origin, rejection: Rejection) -> Rejected:
+        logger.debug(
+            "rejected",
+            extra={"code": rejection.code, **origin.model_dump(exclude_none=True, mode="json")},
+        )
+        return make_rejected(
+            payload, origin, rejection, self.settings.decode.rejected_payload_max_bytes
+        )
+
+
+def make_rejected(payload: bytes, origin: Origin, rejection: Rejection, max_bytes: int) -> Rejected:
+    """Keep the original bytes, or a prefix plus size and sha256 when too large to republish."""
+    truncated = len(payload) > max_bytes
+    kept = payload[:max_bytes] if truncated else payload
+    text = _utf8_or_none(kept, may_end_mid_character=truncated)
+    encoded: dict[str, Any] = (
+        {"payload": text, "payload_encoding": "utf-8"}
+        if text is not None
+        else {"payload": base64.b64encode(kept).decode("ascii"), "payload_encoding": "base64"}
+    )
+    return Rejected(
+        error=ErrorInfo(code=rejection.code, message=rejection.detail),
+        payload_size=len(payload),
+        payload_sha256=hashlib.sha256(payload).hexdigest(),
+        payload_truncated=truncated,
+        origin=origin,
+        **encoded,
+    )
+
+
+def _utf8_or_none(data: bytes, *, may_end_mid_character: bool) -> str | None:
+    # A prefix may cut through a multi-byte character; that is not the input's fault.
+    for cut in range(4 if may_end_mid_character else 1):
+        try:
+            return data[: len(data) - cut].decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+    return None

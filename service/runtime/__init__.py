@@ -1,0 +1,1 @@
+"""The faust-streaming edge: topics, tables and agents around `service.pipeline`."""

@@ -1,0 +1,75 @@
+"""Build the streaming service: app, topics, tables, agents and the web endpoints."""
+
+from __future__ import annotations
+
+import asyncio
+
+import faust
+from prometheus_client import generate_latest
+
+from service import metrics
+from service.pipeline import Pipeline
+from service.runtime.admin import ensure_topics
+from service.runtime.agents import register_agents
+from service.runtime.app import Topics, make_app, make_topics
+from service.runtime.tables import make_dedup_table
+from service.settings import Settings
+
+
+# aiohttp sets the charset itself and refuses one inside content_type.
+_EXPOSITION = "text/plain; version=0.0.4"
+
+
+class Service:
+    """Everything the worker runs, wired once from `Settings`."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.app: faust.App = make_app(settings)
+        self.topics: Topics = make_topics(self.app, settings)
+        self.dedup_table = make_dedup_table(self.app, settings)
+        self.pipeline = Pipeline(settings, self.dedup_table)
+        register_agents(self.app, self.topics, self.pipeline, settings)
+        self._register_pages()
+
+    def is_ready(self) -> bool:
+        app = self.app
+        if app.rebalancing or app.in_recovery:
+            return False
+        try:
+            assigned = bool(app.consumer.assignment())
+        except Exception:  # noqa: BLE001 - no consumer yet means not ready
+            return False
+        return assigned and app.tables.recovery.completed.is_set()
+
+    def _register_pages(self) -> None:
+        app = self.app
+
+        @app.page("/healthz")
+        async def healthz(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:
+            return web.json({"status": "ok"})
+
+        @app.page("/readyz")
+        async def readyz(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:
+            ready = self.is_ready()
+            metrics.READY.set(1 if ready else 0)
+            return web.json({"ready": ready}, status=200 if ready else 503)
+
+        @app.page("/metrics")
+        async def scrape(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:
+            metrics.READY.set(1 if self.is_ready() else 0)
+            return web.bytes(generate_latest(metrics.REGISTRY), content_type=_EXPOSITION)
+
+
+def run_worker(settings: Settings) -> None:
+    # faust only subscribes to topics that exist; create ours with their partition counts
+    # first, so the first assignment already covers them.
+    asyncio.run(ensure_topics(settings))
+    service = Service(settings)
+    worker = faust.Worker(
+        service.app,
+        loglevel=settings.log_level,
+        override_logging=False,
+        redirect_stdouts=False,
+    )
+    worker.execute_from_commandline()

@@ -1,0 +1,61 @@
+"""The agents with faust's test_context(): a memory channel in, the sends recorded."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+import pytest
+
+from service import metrics
+from service.runtime.worker import Service
+from service.settings import Settings
+
+
+@pytest.fixture
+def service() -> Iterator[Service]:
+    svc = Service(Settings(store="memory://", app_id="newsflow-unit", batch_within_seconds=0.01))
+    yield svc
+
+
+@pytest.fixture
+def sent(service: Service, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any]]:
+    """Record what each output topic would publish instead of needing a broker."""
+    records: list[tuple[str, Any]] = []
+    for name, topic in service.topics.by_name.items():
+
+        async def send(*, key: Any = None, value: bytes, timestamp: Any = None,
+                       _name: str = name, **_: Any) -> None:
+            records.append((_name, orjson.loads(value)))
+
+        monkeypatch.setattr(topic, "send", send)
+    return records
+
+
+def counter(stage: str, outcome: str) -> float:
+    return metrics.REGISTRY.get_sample_value(
+        "newsflow_messages_total", {"stage": stage, "outcome": outcome}
+    ) or 0.0
+
+
+async def test_prepare_agent_tags_good_input_and_dead_letters_bad(
+    service: Service, sent: list[tuple[str, Any]]
+) -> None:
+    agent = service.app.agents["newsflow.prepare"]
+    good = {"id": "a1", "text": "The council approved the budget on Tuesday after a long debate "
+            "about school repairs and library opening hours in the northern districts."}
+    tagged_before, rejected_before = counter("prepare", "tagged"), counter("prepare", "rejected")
+    async with agent.test_context() as test_agent:
+        await test_agent.put(orjson.dumps(good))
+        await test_agent.put(b"{broken")
+        for _ in range(200):
+            if len(sent) >= 2:
+                break
+            await test_agent.sleep(0.01)
+    topics = service.settings.topics
+    assert [name for name, _ in sent] == [topics.tagged, topics.rejected]
+    assert sent[0][1]["id"] == "a1" and sent[0][1]["language"]["code"] == "en"
+    assert sent[1][1]["error"]["code"] == "invalid_json"
+    assert counter("prepare", "tagged") == tagged_before + 1
+    assert counter("prepare", "rejected") == rejected_before + 1

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import base64
+import hashlib
+
+import orjson
+import pytest
+
+from service.errors import InvalidJson
+from service.models import Article, Origin, Rejected
+from service.pipeline import Pipeline, make_rejected
+from service.settings import Settings
+from service.stages.index import InMemoryDedupIndex
+
+BODY = (
+    "The regional water company said on Monday that it would replace four hundred kilometres "
+    "of old pipes over the next decade, after a summer of record leaks and supply cuts."
+)
+
+
+@pytest.fixture
+def pipeline() -> Pipeline:
+    return Pipeline(Settings(), InMemoryDedupIndex())
+
+
+def test_first_copy_is_clean_and_an_exact_copy_is_a_duplicate(pipeline: Pipeline) -> None:
+    first = pipeline.process(orjson.dumps({"id": "w1", "text": BODY}), Origin(line=1))
+    copy = pipeline.process(orjson.dumps({"id": "w2", "text": BODY + "  "}), Origin(line=2))
+    assert first.topic == "articles.clean" and isinstance(first.value, Article)
+    assert copy.topic == "articles.duplicates" and isinstance(copy.value, Article)
+    assert copy.value.dedup.status == "duplicate"
+    assert copy.value.dedup.duplicate_of == "w1"
+    assert first.key == b"w1"
+
+
+def test_bad_input_is_routed_to_rejected_with_its_origin(pipeline: Pipeline) -> None:
+    routed = pipeline.process(b"{nope", Origin(topic="articles.raw", partition=3, offset=17))
+    assert routed.topic == "articles.rejected"
+    assert isinstance(routed.value, Rejected)
+    assert routed.value.error.code == "invalid_json"
+    assert routed.value.origin.offset == 17 and routed.value.payload == "{nope"
+
+
+def test_rejected_keeps_invalid_utf8_as_base64() -> None:
+    payload = b'{"text": "\xff"}'
+    rejected = make_rejected(payload, Origin(line=1), InvalidJson("x"), max_bytes=1000)
+    assert rejected.payload_encoding == "base64"
+    assert base64.b64decode(rejected.payload) == payload
+    assert rejected.payload_sha256 == hashlib.sha256(payload).hexdigest()
+    assert not rejected.payload_truncated
+
+
+def test_rejected_large_payload_keeps_a_prefix_size_and_hash() -> None:
+    payload = ("é" * 1000).encode()  # a cut at 301 bytes lands inside a character
+    rejected = make_rejected(payload, Origin(line=1), InvalidJson("x"), max_bytes=301)
+    assert rejected.payload_truncated and rejected.payload_size == 2000
+    assert rejected.payload_encoding == "utf-8"
+    assert payload.decode().startswith(rejected.payload) and len(rejected.payload) == 150
+    assert rejected.payload_sha256 == hashlib.sha256(payload).hexdigest()
+
+
+def test_an_unexpected_error_is_dead_lettered_not_raised(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def explode(*_: object) -> None:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(pipeline.tagger, "tag", explode)
+    routed = pipeline.process(orjson.dumps({"text": BODY}), Origin(line=1))
+    assert isinstance(routed.value, Rejected)
+    assert routed.value.error.code == "processing_failed"
+    assert "RuntimeError: bug" in routed.value.error.message
