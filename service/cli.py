@@ -25,8 +25,13 @@ def main() -> None:
 
 @main.command()
 @click.argument("source", type=click.Path(dir_okay=False, path_type=Path), required=False)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Where to write results (default: stdout).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write results (default: stdout).",
+)
 def process(source: Path | None, output: Path | None) -> None:
     """Run the pipeline in-process on a JSONL file: one output line per input line."""
     from service.batch import process_file
@@ -71,8 +76,13 @@ def topics() -> None:
 @main.command()
 @click.argument("topic_names", nargs=-1)
 @click.option("--max", "max_records", type=int, default=None, help="Stop after this many.")
-@click.option("--idle", type=float, default=5.0, show_default=True,
-              help="Stop after this many seconds with nothing new.")
+@click.option(
+    "--idle",
+    type=float,
+    default=5.0,
+    show_default=True,
+    help="Stop after this many seconds with nothing new.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print whole records as JSON lines.")
 def tail(topic_names: tuple[str, ...], max_records: int | None, idle: float, as_json: bool) -> None:
     """Print records from output topics (default: clean, duplicates and rejected)."""
@@ -82,12 +92,15 @@ def tail(topic_names: tuple[str, ...], max_records: int | None, idle: float, as_
 
     settings = _settings()
     names = list(topic_names) or [
-        settings.topics.clean, settings.topics.duplicates, settings.topics.rejected
+        settings.topics.clean,
+        settings.topics.duplicates,
+        settings.topics.rejected,
     ]
 
     async def run() -> None:
-        async for record in read_topics(settings, names, max_records=max_records,
-                                        idle_seconds=idle):
+        async for record in read_topics(
+            settings, names, max_records=max_records, idle_seconds=idle
+        ):
             if as_json:
                 click.echo(orjson.dumps({"topic": record.topic, "value": record.value}))
             else:

@@ -9,8 +9,9 @@
     │   ├── EmptyContent          empty_content: no body text in the input
     │   ├── NoArticle             no_article: cleaning left nothing but chrome
     │   ├── ExtractionFailed      extraction_failed: the extractor raised
-    │   └── ExtractionTimeout     extraction_timeout: cleaning ran past its deadline
-    └── InfrastructureError       broker, store or configuration trouble: retried, never dead-lettered
+    │   ├── ExtractionTimeout     extraction_timeout: cleaning ran past its deadline
+    │   └── ProcessingFailed      processing_failed: a bug of ours met by this one input
+    └── InfrastructureError       broker, store or configuration trouble: never dead-lettered
 
 A `Rejection`'s `code` is a stable snake_case string that goes on the wire, so
 consumers of the dead-letter topic can alert and route on it.
@@ -77,6 +78,13 @@ class ExtractionTimeout(Rejection):
     message = "cleaning took longer than the configured deadline"
 
 
+class ProcessingFailed(Rejection):
+    """A bug of ours met by one input: dead-letter it rather than stall the partition."""
+
+    code = "processing_failed"
+    message = "an unexpected error occurred while processing the article"
+
+
 class InfrastructureError(NewsflowError):
     """Trouble outside the message itself; the message is retried, never dead-lettered."""
 
@@ -94,6 +102,7 @@ _BY_CODE: dict[str, type[Rejection]] = {
         NoArticle,
         ExtractionFailed,
         ExtractionTimeout,
+        ProcessingFailed,
     )
 }
 

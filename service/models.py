@@ -81,6 +81,7 @@ class Language(BaseModel):
 
     code: str = Field(description="ISO 639-1, or 'und' when unsure")
     confidence: float = Field(ge=0, le=1)
+    hint: str | None = Field(default=None, description="the scraper's hint, as it was sent")
 
 
 class Section(BaseModel):

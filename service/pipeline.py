@@ -10,14 +10,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from service.errors import Rejection, SchemaViolation
+from service.errors import ProcessingFailed, Rejection, SchemaViolation
 from service.models import (
     Article,
     ErrorInfo,
@@ -27,19 +27,13 @@ from service.models import (
     utcnow,
 )
 from service.settings import Settings
+from service.stages.boilerplate import BoilerplateMemory
 from service.stages.clean import clean
 from service.stages.decode import decode
 from service.stages.dedup import DedupIndex, deduplicate
 from service.stages.tag import Tagger
 
 logger = logging.getLogger(__name__)
-
-
-class ProcessingFailed(Rejection):
-    """A bug of ours met by one input: dead-letter it rather than stall the partition."""
-
-    code = "processing_failed"
-    message = "an unexpected error occurred while processing the article"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,17 +55,24 @@ def dump(record: BaseModel) -> bytes:
 class Pipeline:
     """The stage functions with their configuration and state bound once."""
 
-    def __init__(self, settings: Settings, index: DedupIndex) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        index: DedupIndex,
+        boilerplate: MutableMapping[str, Any] | None = None,
+    ) -> None:
         self.settings = settings
         self.topics = settings.topics
         self.index = index
         self.tagger = Tagger(settings.tag)
+        # Per-source learned chrome: a dict in batch mode, a Table-backed store in the worker.
+        self.memory = BoilerplateMemory({} if boilerplate is None else boilerplate, settings.clean)
 
     def prepare(self, payload: bytes, origin: Origin) -> TaggedArticle | Rejected:
         """The stateless part: decode, clean and tag, or a dead letter."""
         try:
             raw = decode(payload, self.settings.decode)
-            cleaned = clean(raw, self.settings.clean)
+            cleaned = clean(raw, self.settings.clean, self.memory)
             return self.tagger.tag(cleaned)
         except Rejection as rejection:
             return self.reject(payload, origin, rejection)

@@ -27,8 +27,9 @@ async def ensure_topics(settings: Settings) -> list[str]:
     try:
         existing = set(await admin.list_topics())
         wanted = [
-            NewTopic(name, num_partitions=count,
-                     replication_factor=settings.topics.replication_factor)
+            NewTopic(
+                name, num_partitions=count, replication_factor=settings.topics.replication_factor
+            )
             for name, count in declared_topics(settings).items()
             if name not in existing
         ]

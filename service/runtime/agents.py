@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 import faust
 from faust.types import EventT
@@ -16,6 +16,7 @@ from service import metrics
 from service.models import Article, Origin, Rejected, TaggedArticle
 from service.pipeline import Pipeline, Routed, dump
 from service.runtime.app import Topics
+from service.runtime.tables import WriteBehindStore
 from service.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -27,7 +28,11 @@ def origin_of(event: EventT) -> Origin:
 
 
 def register_agents(
-    app: faust.App, topics: Topics, pipeline: Pipeline, settings: Settings
+    app: faust.App,
+    topics: Topics,
+    pipeline: Pipeline,
+    settings: Settings,
+    boilerplate: WriteBehindStore,
 ) -> None:
     # One thread keeps CPU-heavy extraction off the event loop, so heartbeats keep flowing.
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsflow-clean")
@@ -44,9 +49,10 @@ def register_agents(
     @app.agent(topics.raw, name="newsflow.prepare")
     async def prepare(stream: faust.StreamT[bytes]) -> None:
         loop = asyncio.get_running_loop()
-        async for events in stream.take_events(settings.batch_size, settings.batch_within_seconds):
+        async for events in _batches(stream, settings):
             items = [(_payload(event), origin_of(event)) for event in events]
             results = await loop.run_in_executor(executor, prepare_timed, items)
+            boilerplate.flush()
             for event, result in zip(events, results, strict=True):
                 timestamp = event.message.timestamp
                 if isinstance(result, Rejected):
@@ -56,11 +62,12 @@ def register_agents(
                     key=result.id.encode("utf-8"), value=dump(result), timestamp=timestamp
                 )
                 metrics.MESSAGES.labels("prepare", "tagged").inc()
+                record_cleaning(result)
 
     @app.agent(topics.tagged, name="newsflow.dedup")
     async def dedup(stream: faust.StreamT[bytes]) -> None:
         observe = metrics.STAGE_LATENCY.labels("dedup").observe
-        async for events in stream.take_events(settings.batch_size, settings.batch_within_seconds):
+        async for events in _batches(stream, settings):
             for event in events:
                 started = time.perf_counter()
                 routed = pipeline.finish_payload(_payload(event), origin_of(event))
@@ -70,13 +77,20 @@ def register_agents(
     @app.timer(5.0)
     async def report_lag() -> None:
         consumer = app.consumer
+        committed_offsets: dict[Any, int] = getattr(consumer, "_committed_offset", {})
         for tp in consumer.assignment():
             highwater = consumer.highwater(tp)
-            committed = consumer._committed_offset.get(tp) or 0  # noqa: SLF001
+            committed = committed_offsets.get(tp) or 0
             if highwater is not None:
                 metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(
                     max(highwater - committed, 0)
                 )
+
+
+def _batches(stream: faust.StreamT[bytes], settings: Settings) -> AsyncIterator[Sequence[EventT]]:
+    # take_events keeps each event's offset, and acks the batch only once we are done.
+    concrete = cast(faust.Stream[bytes], stream)
+    return concrete.take_events(settings.batch_size, settings.batch_within_seconds)
 
 
 def _payload(event: EventT) -> bytes:
@@ -88,6 +102,15 @@ async def _publish(topics: Topics, routed: Routed, raw_timestamp: float, stage: 
     topic = topics.by_name[routed.topic]
     await topic.send(key=routed.key, value=routed.to_json(), timestamp=raw_timestamp)
     record_outcome(routed, stage, raw_timestamp)
+
+
+def record_cleaning(article: TaggedArticle) -> None:
+    """Lines removed and body length per source: a template change shows up here first."""
+    source = metrics.SOURCE_LABEL(article.source)
+    metrics.CLEAN_TEXT_CHARS.labels(source).observe(len(article.text))
+    if article.cleaning is not None:
+        for reason, count in article.cleaning.removed.items():
+            metrics.BOILERPLATE_LINES_REMOVED.labels(source, reason).inc(count)
 
 
 def record_outcome(routed: Routed, stage: str, raw_timestamp: float | None) -> None:

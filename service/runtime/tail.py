@@ -64,7 +64,8 @@ def summarise(record: Received) -> str:
     """One human line per record, for the demo and for `newsflow tail`."""
     value = record.value or {}
     if "error" in value:
-        return f"{record.topic:<22} rejected  {value['error']['code']}: {value['error']['message'][:70]}"
+        error = value["error"]
+        return f"{record.topic:<22} rejected  {error['code']}: {error['message'][:70]}"
     language = (value.get("language") or {}).get("code", "?")
     section = (value.get("section") or {}).get("name", "-")
     dedup = value.get("dedup") or {}
@@ -72,4 +73,7 @@ def summarise(record: Received) -> str:
     if dedup.get("duplicate_of"):
         verdict += f" of {dedup['duplicate_of']} ({dedup.get('similarity', 0):.2f})"
     title = (value.get("title") or value.get("text") or "")[:48].replace("\n", " ")
-    return f"{record.topic:<22} {value.get('id', '?'):<10} {language:<3} {section:<18} {verdict:<28} {title}"
+    article_id = value.get("id", "?")
+    return (
+        f"{record.topic:<22} {article_id:<10} {language:<3} {section:<18} {verdict:<28} {title}"
+    )

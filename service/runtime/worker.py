@@ -12,9 +12,13 @@ from service.pipeline import Pipeline
 from service.runtime.admin import ensure_topics
 from service.runtime.agents import register_agents
 from service.runtime.app import Topics, make_app, make_topics
-from service.runtime.tables import make_dedup_table
+from service.runtime.tables import (
+    WriteBehindStore,
+    make_boilerplate_table,
+    make_dedup_tables,
+)
 from service.settings import Settings
-
+from service.stages.index import DedupIndex
 
 # aiohttp sets the charset itself and refuses one inside content_type.
 _EXPOSITION = "text/plain; version=0.0.4"
@@ -27,9 +31,10 @@ class Service:
         self.settings = settings
         self.app: faust.App = make_app(settings)
         self.topics: Topics = make_topics(self.app, settings)
-        self.dedup_table = make_dedup_table(self.app, settings)
-        self.pipeline = Pipeline(settings, self.dedup_table)
-        register_agents(self.app, self.topics, self.pipeline, settings)
+        self.dedup_tables = make_dedup_tables(self.app, settings)
+        self.boilerplate = WriteBehindStore(make_boilerplate_table(self.app, settings))
+        self.pipeline = Pipeline(settings, DedupIndex(self.dedup_tables), self.boilerplate)
+        register_agents(self.app, self.topics, self.pipeline, settings, self.boilerplate)
         self._register_pages()
 
     def is_ready(self) -> bool:
@@ -40,7 +45,8 @@ class Service:
             assigned = bool(app.consumer.assignment())
         except Exception:  # noqa: BLE001 - no consumer yet means not ready
             return False
-        return assigned and app.tables.recovery.completed.is_set()
+        recovery = getattr(app.tables, "recovery", None)
+        return assigned and recovery is not None and recovery.completed.is_set()
 
     def _register_pages(self) -> None:
         app = self.app

@@ -39,8 +39,9 @@ def run_worker_on(bootstrap: str, tmp_path: Path, lines: list[bytes], **env: str
     worker = WorkerProcess(worker_env, tmp_path / "worker.log").start()
     try:
         worker.wait_ready()
-        asyncio.run(produce(bootstrap, settings.topics.raw, lines,
-                            partitions=settings.topics.partitions))
+        asyncio.run(
+            produce(bootstrap, settings.topics.raw, lines, partitions=settings.topics.partitions)
+        )
         return asyncio.run(collect(settings, expected=len(lines)))
     finally:
         worker.kill()
@@ -48,7 +49,9 @@ def run_worker_on(bootstrap: str, tmp_path: Path, lines: list[bytes], **env: str
 
 def test_every_sample_reaches_the_right_topic(kafka_bootstrap: str, tmp_path: Path) -> None:
     lines = sample_lines() + [
-        b'{"id": "dup-of-5", "text": ' + orjson.dumps(orjson.loads(sample_lines()[5])["text"]) + b"}",
+        b'{"id": "dup-of-5", "text": '
+        + orjson.dumps(orjson.loads(sample_lines()[5])["text"])
+        + b"}",
         b"\xff\xfe not utf-8",
     ]
     records = run_worker_on(kafka_bootstrap, tmp_path, lines, NEWSFLOW_TOPICS__PARTITIONS="1")
@@ -70,7 +73,9 @@ def test_every_sample_reaches_the_right_topic(kafka_bootstrap: str, tmp_path: Pa
         assert value["schema_version"] == "1"
     codes = sorted(r.value["error"]["code"] for r in records if "error" in r.value)
     assert codes == ["invalid_json", "invalid_utf8", "schema_violation"]
-    invalid = next(r.value for r in records if r.value.get("error", {}).get("code") == "invalid_utf8")
+    invalid = next(
+        r.value for r in records if r.value.get("error", {}).get("code") == "invalid_utf8"
+    )
     assert invalid["payload_encoding"] == "base64"
     assert invalid["origin"]["topic"].endswith(".raw") and invalid["origin"]["offset"] >= 0
 
@@ -86,7 +91,9 @@ def test_worker_and_batch_mode_agree(kafka_bootstrap: str, tmp_path: Path) -> No
     batch = [orjson.loads(line) for line in target.read_bytes().splitlines()]
 
     def key(topic: str, value: dict[str, Any]) -> tuple[str, str]:
-        return topic.rsplit(".", 1)[1], orjson.dumps(stable(value), option=orjson.OPT_SORT_KEYS).decode()
+        return topic.rsplit(".", 1)[1], orjson.dumps(
+            stable(value), option=orjson.OPT_SORT_KEYS
+        ).decode()
 
     assert sorted(key(r.topic, r.value) for r in streamed) == sorted(
         key(b["topic"], b["value"]) for b in batch

@@ -25,8 +25,9 @@ def sent(service: Service, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, A
     records: list[tuple[str, Any]] = []
     for name, topic in service.topics.by_name.items():
 
-        async def send(*, key: Any = None, value: bytes, timestamp: Any = None,
-                       _name: str = name, **_: Any) -> None:
+        async def send(
+            *, key: Any = None, value: bytes, timestamp: Any = None, _name: str = name, **_: Any
+        ) -> None:
             records.append((_name, orjson.loads(value)))
 
         monkeypatch.setattr(topic, "send", send)
@@ -34,17 +35,23 @@ def sent(service: Service, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, A
 
 
 def counter(stage: str, outcome: str) -> float:
-    return metrics.REGISTRY.get_sample_value(
-        "newsflow_messages_total", {"stage": stage, "outcome": outcome}
-    ) or 0.0
+    return (
+        metrics.REGISTRY.get_sample_value(
+            "newsflow_messages_total", {"stage": stage, "outcome": outcome}
+        )
+        or 0.0
+    )
 
 
 async def test_prepare_agent_tags_good_input_and_dead_letters_bad(
     service: Service, sent: list[tuple[str, Any]]
 ) -> None:
     agent = service.app.agents["newsflow.prepare"]
-    good = {"id": "a1", "text": "The council approved the budget on Tuesday after a long debate "
-            "about school repairs and library opening hours in the northern districts."}
+    good = {
+        "id": "a1",
+        "text": "The council approved the budget on Tuesday after a long debate "
+        "about school repairs and library opening hours in the northern districts.",
+    }
     tagged_before, rejected_before = counter("prepare", "tagged"), counter("prepare", "rejected")
     async with agent.test_context() as test_agent:
         await test_agent.put(orjson.dumps(good))

@@ -1,0 +1,388 @@
+"""Line-level cleaning of flattened pages, and the text normalisation both paths share.
+
+A flattened page has lost its DOM, so the body is found from the lines alone:
+
+1. Lines that are chrome on their own (UI words, timestamps, story-line labels, promos,
+   cookie notices, disclaimers, footers, lines learned per source) are removed first.
+2. Each remaining line scores +chars when it reads as prose and a penalty when it does
+   not (menus, headlines). The best-scoring contiguous run is the body (Kadane), so
+   headline lists before and after it fall away while a stray link inside survives only
+   when it reads as prose.
+3. Inside the body, headline-like lines (title case, no final punctuation) are related
+   links and are dropped; the dateline is cut off the first paragraphs.
+4. Around the body: a byline before it, a tag line after it, a title line before it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import ftfy
+from ftfy.badness import is_bad
+
+from service.stages import patterns as P
+
+# ftfy only where it is certain: fix mojibake, keep curly quotes and character widths.
+_FTFY = ftfy.TextFixerConfig(
+    uncurl_quotes=False,
+    fix_character_width=False,
+    fix_latin_ligatures=False,
+    normalization="NFC",
+    explain=False,
+)
+_SPACE_RE = re.compile(r"[\s\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+_INVISIBLE_RE = re.compile(r"[\u200b-\u200d\u2060\ufeff\u00ad]")
+# UTF-8 read as Latin-1/cp1252: a lead-byte letter (Â..ô) then a continuation-byte char.
+_MOJIBAKE_HINT_RE = re.compile(
+    "[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192"
+    "\u02c6\u02dc\u2013\u2014\u2018-\u201a\u201c-\u201e\u2020-\u2022\u2026\u2030"
+    "\u2039\u203a\u20ac\u2122]"
+)
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_TRIGGER_RE = re.compile("|".join(re.escape(t) for t in P.PROMO_TRIGGERS))
+# All promo patterns as one alternation, one named group per reason: one search a line.
+_PROMO_RE = re.compile(
+    "|".join(
+        f"(?P<{reason}>" + "|".join(f"(?:{r.pattern})" for r in regexes) + ")"
+        for reason, regexes in P.PROMO_PATTERNS.items()
+    ),
+    re.IGNORECASE,
+)
+_CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+_SENTENCE_BREAK_RE = re.compile(r"[.!?][\"'”’]?\s+[\"“‘]?[A-Z]")
+_WORD_RE = re.compile(r"[^\W\d_][\w'’.-]*")
+
+# Kadane scores: prose earns its length; a non-prose line costs at least this much.
+NON_PROSE_PENALTY = 35
+PROSE_MIN_WORDS = 5
+PROSE_LONG_WORDS = 15
+HEADLINE_MIN_WORDS = 3
+HEADLINE_MAX_WORDS = 25
+HEADLINE_CAPITAL_RATIO = 0.75
+# A "More stories" header costs this much to span.
+BARRIER_PENALTY = 400.0
+# Headline + one short sentence, repeated this often, is a related list with teasers.
+TEASER_MIN_PAIRS = 2
+TEASER_MAX_WORDS = 40
+
+
+@dataclass
+class TextResult:
+    """What the line cleaner found: body paragraphs plus the metadata it cut out."""
+
+    paragraphs: list[str]
+    title: str | None = None
+    byline: str | None = None
+    dateline: str | None = None
+    dateline_source: str | None = None
+    tags: list[str] = field(default_factory=list)
+    lines_kept: int = 0
+    removed: Counter[str] = field(default_factory=Counter)
+
+
+def normalise(text: str) -> str:
+    """Fix mojibake, NFC, and collapse whitespace inside each line (line breaks kept).
+
+    ftfy runs only when its own badness test fires: it costs ~2 ms on a clean page."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.isascii() and _MOJIBAKE_HINT_RE.search(text) and is_bad(text):
+        text = ftfy.fix_text(text, _FTFY)
+    text = _CONTROL_RE.sub("", _INVISIBLE_RE.sub("", unicodedata.normalize("NFC", text)))
+    return "\n".join(_SPACE_RE.sub(" ", line).strip() for line in text.split("\n"))
+
+
+def split_lines(text: str) -> list[str]:
+    """Non-empty lines, with hard-wrapped prose (next line starts lower case) re-joined."""
+    out: list[str] = []
+    glue = False
+    for line in text.split("\n"):
+        if not line:
+            glue = False
+            continue
+        prev = out[-1] if out else ""
+        if glue and line[0].islower() and not P.TERMINAL_RE.search(prev) and not is_headline(prev):
+            out[-1] = f"{out[-1]} {line}"
+        else:
+            out.append(line)
+        glue = True
+    return out
+
+
+def words(line: str) -> list[str]:
+    """Whitespace words; CJK text has none, so count two characters as one word there."""
+    tokens = line.split()
+    cjk = len(_CJK_RE.findall(line))
+    return tokens if cjk < 2 * len(tokens) else tokens + [""] * (cjk // 2 - len(tokens))
+
+
+def is_prose(line: str) -> bool:
+    n = len(words(line))
+    return n >= PROSE_LONG_WORDS or (n >= PROSE_MIN_WORDS and bool(P.TERMINAL_RE.search(line)))
+
+
+def is_headline(line: str) -> bool:
+    """Title Case with no final punctuation: a headline or a related link, not prose."""
+    if P.TERMINAL_RE.search(line):
+        return False
+    tokens = _WORD_RE.findall(line)
+    if not HEADLINE_MIN_WORDS <= len(tokens) <= HEADLINE_MAX_WORDS:
+        return False
+    content = [t for t in tokens[1:] if t.lower() not in P.TITLE_SMALL_WORDS]
+    if not content:
+        return False
+    capital = sum(1 for t in content if t[0].isupper())
+    return capital / len(content) >= HEADLINE_CAPITAL_RATIO
+
+
+def _ui_key(text: str) -> str:
+    return text.strip(" :.!?»›>→-–—").lower()
+
+
+def static_reason(line: str) -> str | None:
+    """Why a line is chrome on its own, or None. The reason becomes a report key."""
+    key = _ui_key(line)
+    if key in P.UI_PHRASES:
+        return "ui"
+    parts = [p for p in P.UI_SEPARATOR_RE.split(line) if p.strip()]
+    if len(parts) > 1 and all(_ui_key(p) in P.UI_PHRASES for p in parts):
+        return "ui"
+    glued = P.GLUE_SPLIT_RE.split(line)
+    if len(glued) > 1 and all(_ui_key(p) in P.UI_PHRASES for p in glued):
+        return "ui"
+    if P.STORYLINE_RE.match(line):
+        return "storyline"
+    n = len(words(line))
+    if n <= 12 and P.TIMESTAMP_HAS_DIGIT_RE.search(line):
+        if not P.TIMESTAMP_TOKEN_RE.sub("", line).strip():
+            return "timestamp"
+    if n <= P.PROMO_MAX_WORDS and _TRIGGER_RE.search(line.lower()):
+        m = _PROMO_RE.search(line)
+        if m:
+            return m.lastgroup
+    return None
+
+
+def _fold(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.casefold()))
+
+
+def is_title_line(line: str, title: str) -> bool:
+    """The page title as a line, possibly with the site name appended ("Title | Site")."""
+    lf, tf = _fold(line), _fold(title)
+    if not tf:
+        return False
+    if lf == tf:
+        return True
+    head = re.split(r"\s+[|–—-]\s+", line)[0]
+    return len(tf) >= 20 and (_fold(head) == tf or (lf.startswith(tf) and len(lf) < len(tf) + 40))
+
+
+def tag_items(line: str) -> list[str] | None:
+    """The items of a tag line ("a, B c, D"), or None when the line is not one."""
+    prefixed = P.TAG_PREFIX_RE.match(line)
+    body = line[prefixed.end():] if prefixed else line
+    if not body or (P.TERMINAL_RE.search(body) and not body.endswith(".")):
+        return None
+    if body.endswith("."):
+        return None
+    items = [i.strip() for i in P.TAG_SPLIT_RE.split(body) if i.strip()]
+    need = 1 if prefixed else P.TAG_MIN_ITEMS
+    if len(items) < need or any(len(i.split()) > P.TAG_MAX_WORDS for i in items):
+        return None
+    if len(items) != len(set(i.casefold() for i in items)):
+        return None
+    return items
+
+
+def _kadane(scores: Sequence[float]) -> tuple[int, int]:
+    """Best contiguous run [start, end) by total score; (0, 0) when nothing is positive."""
+    best, best_span = 0.0, (0, 0)
+    run, start = 0.0, 0
+    for i, s in enumerate(scores):
+        if run <= 0:
+            run, start = s, i
+        else:
+            run += s
+        if run > best:
+            best, best_span = run, (start, i + 1)
+    return best_span
+
+
+def _kadane_with_barriers(scores: list[float], barriers: set[int]) -> tuple[int, int]:
+    """Kadane where a related-list header costs BARRIER_PENALTY: the body rarely spans one."""
+    if not barriers:
+        return _kadane(scores)
+    # Insert the barrier costs as pseudo lines, then map the span back to real positions.
+    expanded: list[float] = []
+    real: list[int] = []
+    for k, s in enumerate(scores):
+        if k in barriers:
+            expanded.append(-BARRIER_PENALTY)
+            real.append(-1)
+        expanded.append(s)
+        real.append(k)
+    start, end = _kadane(expanded)
+    inside = [r for r in real[start:end] if r >= 0]
+    return (inside[0], inside[-1] + 1) if inside else (0, 0)
+
+
+def _teaser_runs(texts: list[str]) -> set[int]:
+    """Positions of teaser sentences in a headline/teaser/headline/teaser... list."""
+    out: set[int] = set()
+    k = 0
+    while k < len(texts) - 1:
+        run: list[int] = []
+        while (k + 1 < len(texts) and is_headline(texts[k]) and not is_headline(texts[k + 1])
+               and _one_sentence(texts[k + 1])):
+            run += [k, k + 1]
+            k += 2
+        if len(run) >= 2 * TEASER_MIN_PAIRS:
+            out.update(run)
+        k = k + 1 if not run else k
+    return out
+
+
+def _one_sentence(line: str) -> bool:
+    return len(words(line)) <= TEASER_MAX_WORDS and not _SENTENCE_BREAK_RE.search(line)
+
+
+def _score(line: str) -> float:
+    if is_prose(line):
+        return float(len(line))
+    if P.TERMINAL_RE.search(line) and not is_headline(line):
+        return 0.0  # a short sentence: neutral, neither body nor chrome
+    return -max(NON_PROSE_PENALTY, len(line) / 2)
+
+
+def clean_lines(
+    lines: Sequence[str],
+    *,
+    title_hint: str | None = None,
+    learned: Sequence[bool] | None = None,
+) -> TextResult:
+    """Find the body among normalised, non-empty lines; see the module docstring."""
+    removed: Counter[str] = Counter()
+    candidates: list[tuple[int, str]] = []  # (original index, line) still in play
+    barriers: set[int] = set()  # candidate positions preceded by a "More stories" header
+    for i, line in enumerate(lines):
+        reason = static_reason(line)
+        if reason is None and title_hint and is_title_line(line, title_hint):
+            reason = "title"
+        if reason is None and learned is not None and learned[i] and not byline_name(line):
+            reason = "learned"  # a byline recurs when one author writes a lot; keep it
+        if reason:
+            removed[reason] += 1
+            if _ui_key(line) in P.SECTION_HEADERS:
+                barriers.add(len(candidates))
+        else:
+            candidates.append((i, line))
+
+    texts = [line for _, line in candidates]
+    teasers = _teaser_runs(texts)
+    scores = [-float(len(t)) if k in teasers else _score(t) for k, t in enumerate(texts)]
+    start, end = _kadane_with_barriers(scores, barriers)
+    before, body, after = candidates[:start], candidates[start:end], candidates[end:]
+    result = TextResult(paragraphs=[], removed=removed)
+
+    for k, (_, line) in enumerate(body, start):
+        if k not in teasers and (is_prose(line) or not is_headline(line)):
+            result.paragraphs.append(line)
+        else:
+            removed["related"] += 1
+
+    byline_at = _take_byline(result, before, body)
+    take_dateline(result)
+    for k, (_, line) in enumerate(after, end):
+        items = tag_items(line)
+        if items is not None and not result.tags:
+            result.tags = items
+            removed["tags"] += 1
+        else:
+            removed["related" if is_headline(line) or k in teasers else "outside_body"] += 1
+    if title_hint is None:
+        # The title is the last heading before the body, not the site's first menu item.
+        result.title = next(
+            (ln for i, ln in reversed(before) if i != byline_at and is_headline(ln)), None
+        )
+    for k, (i, line) in enumerate(before):
+        if i == byline_at:
+            continue
+        if result.title is not None and line == result.title:
+            removed["title"] += 1
+        else:
+            removed["related" if is_headline(line) or k in teasers else "outside_body"] += 1
+    result.lines_kept = len(result.paragraphs)
+    return result
+
+
+def byline_name(line: str) -> str | None:
+    """The author's name when a short line is a byline ("By Jane Doe"), else None."""
+    if len(words(line)) > P.BYLINE_MAX_WORDS:
+        return None
+    if P.TERMINAL_RE.search(line) and not (line.endswith(".") and len(words(line)) <= 5):
+        return None
+    m = P.BYLINE_RE.match(line)
+    return m.group("name").strip() if m else None
+
+
+def _take_byline(
+    result: TextResult, before: list[tuple[int, str]], body: list[tuple[int, str]]
+) -> int | None:
+    """Move the first byline near the top of the body into `result`; its line index."""
+    for i, line in [*before[-8:], *body[:1]]:
+        name = byline_name(line)
+        if name:
+            result.byline = name
+            if body and i == body[0][0] and result.paragraphs[:1] == [line]:
+                result.paragraphs.pop(0)
+            result.removed["byline"] += 1
+            return i
+    return None
+
+
+def take_dateline(result: TextResult) -> None:
+    """Cut a dateline ("BEIJING (Sputnik) — ") off the first paragraphs into `result`."""
+    for k, para in enumerate(result.paragraphs[: P.DATELINE_MAX_PARAGRAPH]):
+        m = P.DATELINE_RE.match(para)
+        if m is None:
+            continue
+        rest = para[m.end():]
+        if len(rest) < 20 or not (rest[0].isupper() or rest[0].isdigit() or rest[0] in "\"“'‘"):
+            continue  # a dateline is followed by a sentence, not "NASA - the agency - said"
+        result.dateline = m.group("place").strip()
+        agency = m.group("agency")
+        result.dateline_source = agency.strip() if agency else None
+        result.paragraphs[k] = rest  # a prefix cut, not a removed line
+        return
+
+
+def filter_extracted(
+    lines: Sequence[str],
+    *,
+    title_hint: str | None = None,
+    learned: Sequence[bool] | None = None,
+) -> TextResult:
+    """Post-extraction filter for the HTML path: the DOM already found the body, so only
+    line rules, learned lines, the title, a leading byline and the dateline are removed."""
+    result = TextResult(paragraphs=[])
+    for i, line in enumerate(lines):
+        reason = static_reason(line)
+        if reason is None and learned is not None and learned[i]:
+            reason = "learned"
+        if reason is None and title_hint and is_title_line(line, title_hint):
+            reason = "title"
+        if reason is None and not result.paragraphs and result.byline is None:
+            name = byline_name(line)
+            if name:
+                result.byline, reason = name, "byline"
+        if reason:
+            result.removed[reason] += 1
+        else:
+            result.paragraphs.append(line)
+    take_dateline(result)
+    result.lines_kept = len(result.paragraphs)
+    return result

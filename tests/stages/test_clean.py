@@ -1,0 +1,345 @@
+"""The clean stage: the seed page exactly, each boilerplate class, HTML modes, rejections."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from service.errors import EmptyContent, ExtractionFailed, NoArticle, PayloadTooLarge
+from service.models import RawArticle
+from service.settings import CleanConfig
+from service.stages import html as html_stage
+from service.stages.clean import article_id, canonical_url, clean
+
+SEED = Path(__file__).resolve().parents[3] / "shared" / "seeds" / "000_ddffc17b4b401ebd.txt"
+CFG = CleanConfig()
+
+# Body paragraphs written for these tests (no third-party text).
+BODY = [
+    "The city council voted on Tuesday to extend the night bus network to the northern "
+    "suburbs, ending a two-year campaign by residents who work late shifts.",
+    "Officials said the first three routes would start running in the spring, with buses "
+    "every twenty minutes between midnight and five in the morning.",
+    "The transport committee chair told reporters the plan would cost less than expected "
+    "because the depot in the north already had room for the extra vehicles.",
+    "Opposition members welcomed the vote but asked for a review after six months to check "
+    "whether passenger numbers justified the spending.",
+]
+
+
+def page(*extra_middle: str, before: tuple[str, ...] = (), after: tuple[str, ...] = ()) -> str:
+    """A flattened page: chrome before, body with `extra_middle` after paragraph 2, chrome after."""
+    lines = [*before, *BODY[:2], *extra_middle, *BODY[2:], *after]
+    return "\n\n".join(lines)
+
+
+def run(text: str, **raw: object) -> tuple[str, object]:
+    article = clean(RawArticle(text=text, **raw), CFG)  # type: ignore[arg-type]
+    return article.text, article
+
+
+# ---------------------------------------------------------------- seed page ----
+@pytest.fixture(scope="module")
+def seed() -> str:
+    if not SEED.exists():
+        pytest.skip("../shared/seeds is absent")
+    return SEED.read_text(encoding="utf-8")
+
+
+def test_seed_page_is_exactly_its_eight_body_paragraphs(seed: str) -> None:
+    article = clean(RawArticle(id="seed", text=seed), CFG)
+    paragraphs = article.text.split("\n\n")
+    # The expected paragraphs are the source lines themselves, normalised the same way.
+    source_lines = [" ".join(ln.split()) for ln in seed.splitlines() if ln.strip()]
+    first = next(i for i, ln in enumerate(source_lines) if ln.startswith("Terrorists in Syria"))
+    last = next(i for i, ln in enumerate(source_lines) if ln.startswith("According to the Rus"))
+    expected = [ln for ln in source_lines[first : last + 1] if not ln.startswith("Russia Ready")]
+    assert expected[1].startswith("BEIJING (Sputnik) — ")
+    expected[1] = expected[1].removeprefix("BEIJING (Sputnik) — ")
+    assert len(expected) == 8
+    assert paragraphs == expected
+    assert article.dateline == "BEIJING"
+    assert article.source == "Sputnik"
+    assert article.tags == ["terror attacks", "John Kerry", "Sergei Lavrov", "United States",
+                            "Russia"]
+    assert article.id == "seed"
+    for chrome in ("Battle Against Daesh", "Listen Live", "short URL", "Community standards",
+                   "Russian Navy Finds", "Mutual Respect Basis", "GMT", "\u00a0"):
+        assert chrome not in article.text
+    report = article.cleaning
+    assert report is not None and report.input_kind == "text"
+    assert report.lines_kept == 8
+    assert report.removed["storyline"] == 2
+    assert report.removed["related"] == 9  # 8 headlines after the body, 1 link inside it
+    assert report.removed["timestamp"] == 1
+    assert report.lines_removed == sum(report.removed.values())
+
+
+def test_seed_dateline_agency_does_not_override_scraper_source(seed: str) -> None:
+    article = clean(RawArticle(text=seed, source="ria-feed"), CFG)
+    assert article.source == "ria-feed"
+    assert article.dateline == "BEIJING"
+
+
+# ------------------------------------------------------ boilerplate classes ----
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ("Listen Live", "ui"),
+        ("Share | Tweet | Email", "ui"),
+        ("Community standardsDiscussion", "ui"),
+        ("Updated 14:05 GMT, 3 March 2021", "timestamp"),
+        ("05:45 GMT13 August 2020", "timestamp"),
+        ("Elections in the Northern Provinces (42)", "storyline"),
+        ("Sign up to our daily newsletter to get the top stories delivered to your inbox "
+         "every morning.", "newsletter"),
+        ("We use cookies to improve your experience on our site. By continuing to browse you "
+         "agree to our use of cookies.", "cookie"),
+        ("Support independent journalism: make a one-off contribution today and help keep our "
+         "reporting free for everyone.", "donation"),
+        ("Views expressed in this article are those of the author and do not necessarily "
+         "reflect the position of the publisher.", "disclaimer"),
+        ("Follow us on Telegram for breaking news as it happens, straight to your phone.",
+         "social"),
+        ("© 2024 Harbour Media Group. All rights reserved.", "footer"),
+        ("This material may not be published, broadcast, rewritten or redistributed.", "footer"),
+    ],
+)
+def test_boilerplate_line_inside_body_is_removed(line: str, reason: str) -> None:
+    text, article = run(page(line))
+    assert text.split("\n\n") == BODY
+    assert article.cleaning.removed[reason] == 1  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The bakery said it sold more cookies than ever, and donations to the food bank rose "
+        "by a third.",
+        "Residents can sign up for the consultation at the town hall, the council said in a "
+        "statement.",
+        "She said the copyright dispute with the broadcaster had been settled out of court.",
+        "The mayor will follow the views of the committee, an aide said.",
+    ],
+)
+def test_body_sentences_that_mention_promo_words_survive(sentence: str) -> None:
+    text, _ = run(page(sentence))
+    assert sentence in text.split("\n\n")
+
+
+def test_related_link_inside_body_is_removed_but_sentence_case_subhead_kept() -> None:
+    link = "Night Bus Drivers Threaten Strike Over New Rota Plans"
+    subhead = "What the new routes mean for shift workers"
+    text, article = run(page(link, subhead))
+    assert link not in text
+    assert subhead in text.split("\n\n")
+    assert article.cleaning.removed["related"] == 1  # type: ignore[attr-defined]
+
+
+def test_related_headline_list_after_body_is_removed_with_or_without_teaser() -> None:
+    related = (
+        "More Stories",
+        "Council Approves New Cycle Lanes on the Ring Road",
+        "Harbour Ferry Timetable Changes From Next Week",
+        "Library Opening Hours Extended Over the Holidays",
+        "Residents Rally to Save the Old Market Hall",
+        "A teaser: the market traders say rents doubled in a year.",
+        "Why the Tram Extension Is Running Two Years Late",
+    )
+    text, article = run(page(after=related))
+    assert text.split("\n\n") == BODY
+    assert article.cleaning.removed["related"] >= 5  # type: ignore[attr-defined]
+
+
+def test_tag_line_after_body_becomes_tags() -> None:
+    _, article = run(page(after=("Related headline One Two Three", "night buses, Northfield, "
+                                 "transport, city council")))
+    assert article.tags == ["night buses", "Northfield", "transport", "city council"]
+
+
+def test_menu_and_title_before_body_are_removed_and_title_found() -> None:
+    title = "Night Buses to Reach Northern Suburbs From Spring"
+    before = ("Home", "News", "Sport", "Local Politics Business Weather", title, "By Jane Doe")
+    text, article = run(page(before=before))
+    assert text.split("\n\n") == BODY
+    assert article.title == title
+    assert article.byline == "Jane Doe"
+
+
+def test_raw_title_line_is_removed_even_with_site_suffix() -> None:
+    title = "Night buses to reach northern suburbs from spring"
+    text, article = run(page(before=(f"{title} | The Harbour Gazette",)), title=title)
+    assert title not in text
+    assert article.title == title
+    assert article.cleaning.removed["title"] == 1  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("prefix", "dateline", "agency"),
+    [
+        ("LONDON, March 3 (Reuters) - ", "LONDON", "Reuters"),
+        ("WASHINGTON — ", "WASHINGTON", None),
+        ("NEW YORK (AP) — ", "NEW YORK", "AP"),
+    ],
+)
+def test_dateline_is_cut_into_fields(prefix: str, dateline: str, agency: str | None) -> None:
+    text = "\n\n".join([prefix + BODY[0], *BODY[1:]])
+    out, article = run(text)
+    assert out.split("\n\n") == BODY
+    assert article.dateline == dateline
+    assert article.source == agency
+
+
+def test_a_capitalised_first_word_is_not_a_dateline() -> None:
+    text = "\n\n".join(["NASA - the space agency - said the launch slipped. " + BODY[0], *BODY[1:]])
+    out, article = run(text)
+    assert article.dateline is None
+    assert out.startswith("NASA - the space agency")
+
+
+def test_normalisation_fixes_mojibake_nfc_and_whitespace() -> None:
+    broken = BODY[0].replace("two-year", "two\u00a0 year") + " The councilâ€™s cafe\u0301 agreed."
+    out, _ = run("\n\n".join([broken, *BODY[1:]]))
+    first = out.split("\n\n")[0]
+    assert "council’s café agreed." in first
+    assert "two year" in first
+    assert "\u00a0" not in out and "  " not in out
+
+
+def test_hard_wrapped_paragraphs_are_rejoined() -> None:
+    wrapped = BODY[0][:70].rsplit(" ", 1)[0]
+    rest = BODY[0][len(wrapped) + 1 :]
+    assert rest[0].islower()
+    out, _ = run("\n\n".join([f"{wrapped}\n{rest}", *BODY[1:]]))
+    assert out.split("\n\n") == BODY
+
+
+# ---------------------------------------------------------------- rejections ----
+def test_whitespace_only_is_empty_content() -> None:
+    with pytest.raises(EmptyContent):
+        clean(RawArticle(text=" \n\t "), CFG)
+
+
+def test_chrome_only_page_is_no_article() -> None:
+    chrome = "\n".join(["Listen Live", "Get short URL", "05:45 GMT13 August 2020",
+                        "Sign up to our daily newsletter to get the top stories delivered to "
+                        "your inbox every morning.", "© 2024 Harbour Media Group."])
+    with pytest.raises(NoArticle):
+        clean(RawArticle(text=chrome), CFG)
+
+
+def test_short_article_above_minimum_is_kept_and_below_is_rejected() -> None:
+    assert clean(RawArticle(text=BODY[0]), CFG).text == BODY[0]
+    with pytest.raises(NoArticle):
+        clean(RawArticle(text=BODY[0]), CleanConfig(min_text_chars=len(BODY[0]) + 1))
+
+
+# ---------------------------------------------------------------------- HTML ----
+HTML = """<!doctype html><html><head><title>Night buses | The Harbour Gazette</title>
+<meta property="og:title" content="Night Buses to Reach Northern Suburbs">
+<meta name="author" content="Jane Doe">
+<meta property="article:published_time" content="2024-03-05T08:30:00+01:00">
+<meta property="article:tag" content="transport"><meta property="article:tag" content="night buses">
+</head><body>
+<nav><ul><li><a href="/">Home</a></li><li><a href="/news">News</a></li>
+<li><a href="/sport">Sport</a></li></ul></nav>
+<div class="cookie">We use cookies to improve your experience on our site.</div>
+<article><h1>Night Buses to Reach Northern Suburbs</h1>
+{paragraphs}
+<p>Sign up to our daily newsletter to get the top stories delivered to your inbox every
+morning.</p>
+</article>
+<aside><h3>Most read</h3><ul><li><a href="/a">Council Approves New Cycle Lanes</a></li>
+<li><a href="/b">Harbour Ferry Timetable Changes</a></li></ul></aside>
+<footer><p>© 2024 Harbour Media Group. All rights reserved.</p></footer>
+</body></html>"""
+
+
+def html_page() -> str:
+    return HTML.replace("{paragraphs}", "\n".join(f"<p>{p}</p>" for p in BODY))
+
+
+@pytest.mark.parametrize("mode", ["quality", "fast"])
+def test_html_modes_extract_body_and_metadata(mode: str) -> None:
+    article = clean(RawArticle(html=html_page()), CleanConfig(mode=mode))  # type: ignore[arg-type]
+    assert article.text.split("\n\n") == BODY
+    assert article.byline == "Jane Doe"
+    assert article.published_at is not None and article.published_at.isoformat().startswith(
+        "2024-03-05T07:30"
+    )
+    assert "transport" in article.tags
+    assert article.title and article.title.startswith("Night Buses")
+    assert article.cleaning is not None and article.cleaning.input_kind == "html"
+    assert article.cleaning.removed.get("newsletter") == 1
+
+
+def test_html_over_the_cap_is_rejected() -> None:
+    cfg = CleanConfig(max_html_chars=2048)
+    with pytest.raises(PayloadTooLarge):
+        clean(RawArticle(html="<p>x</p>" * 400), cfg)
+
+
+def test_extractor_exception_becomes_extraction_failed(monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(*_a: object, **_k: object) -> None:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(html_stage.trafilatura, "bare_extraction", boom)
+    with pytest.raises(ExtractionFailed, match="RecursionError"):
+        clean(RawArticle(html=html_page()), CFG)
+
+
+@pytest.mark.parametrize("mode", ["quality", "fast"])
+def test_external_entities_are_never_resolved(mode: str, tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOPSECRETVALUE", encoding="utf-8")
+    hostile = (
+        f'<?xml version="1.0"?><!DOCTYPE html [<!ENTITY xxe SYSTEM "file://{secret}">]>'
+        + html_page().replace(BODY[1], BODY[1] + " &xxe;")
+    )
+    try:
+        article = clean(RawArticle(html=hostile), CleanConfig(mode=mode))  # type: ignore[arg-type]
+    except NoArticle:
+        return
+    assert "TOPSECRETVALUE" not in article.text
+
+
+def test_html_without_body_falls_back_to_text() -> None:
+    article = clean(RawArticle(html="<html><body><nav>Home</nav></body></html>",
+                               text="\n\n".join(BODY)), CFG)
+    assert article.text.split("\n\n") == BODY
+    assert article.cleaning is not None and article.cleaning.input_kind == "text"
+
+
+# ----------------------------------------------------------------------- ids ----
+def test_article_id_prefers_scraper_id_then_canonical_url_then_content() -> None:
+    assert article_id("abc", "https://x.org/a", "body") == "abc"
+    by_url = article_id(None, canonical_url("HTTPS://WWW.Example.com:443/a/../b"), "body")
+    assert by_url == article_id(None, canonical_url("https://www.example.com/b"), "other")
+    expected = hashlib.blake2b(b"url:https://www.example.com/b", digest_size=12).hexdigest()
+    assert by_url == expected
+    assert article_id(None, None, "body") != article_id(None, None, "body2")
+    assert clean(RawArticle(text=BODY[0]), CFG).id == article_id(None, None, BODY[0])
+
+
+def test_related_list_with_a_teaser_under_each_headline_is_removed() -> None:
+    related = (
+        "Council Approves New Cycle Lanes on the Ring Road",
+        "Work starts next month and should take a year to finish.",
+        "Harbour Ferry Timetable Changes From Next Week",
+        "The early crossing moves to half past six on weekdays.",
+        "Residents Rally to Save the Old Market Hall",
+        "More than two thousand people have signed the petition so far.",
+    )
+    text, article = run(page(after=related))
+    assert text.split("\n\n") == BODY
+    assert article.cleaning.removed["related"] == len(related)  # type: ignore[attr-defined]
+
+
+def test_cjk_paragraphs_count_as_prose() -> None:
+    body = ["市議会は火曜日、北部の郊外まで深夜バスの路線を延長することを決めた。"
+            "夜勤で働く住民の二年にわたる運動が実を結んだ。",
+            "最初の三路線は春に運行を始め、深夜から早朝まで二十分おきにバスが走るという。"]
+    out, _ = run("\n".join(["ホーム", "ニュース", *body, "関連記事"]))
+    assert out.split("\n\n") == body
