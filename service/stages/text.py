@@ -63,6 +63,8 @@ PROSE_LONG_WORDS = 15
 HEADLINE_MIN_WORDS = 3
 HEADLINE_MAX_WORDS = 25
 HEADLINE_CAPITAL_RATIO = 0.75
+SENTENCE_HEADLINE_MIN_WORDS = 5
+WRAPPED_MIN_WORDS = 8
 # A "More stories" header costs this much to span.
 BARRIER_PENALTY = 400.0
 # Headline + one short sentence, repeated this often, is a related list with teasers.
@@ -104,12 +106,21 @@ def split_lines(text: str) -> list[str]:
             glue = False
             continue
         prev = out[-1] if out else ""
-        if glue and line[0].islower() and not P.TERMINAL_RE.search(prev) and not is_headline(prev):
+        if glue and line[0].islower() and _wrapped(prev) and tag_items(line) is None:
             out[-1] = f"{out[-1]} {line}"
         else:
             out.append(line)
         glue = True
     return out
+
+
+def _wrapped(prev: str) -> bool:
+    # Hard-wrapped prose breaks long lines mid-sentence; a short line is a heading or link.
+    return (
+        len(prev.split()) >= WRAPPED_MIN_WORDS
+        and not P.TERMINAL_RE.search(prev)
+        and not is_headline(prev)
+    )
 
 
 def words(line: str) -> list[str]:
@@ -136,6 +147,15 @@ def is_headline(line: str) -> bool:
         return False
     capital = sum(1 for t in content if t[0].isupper())
     return capital / len(content) >= HEADLINE_CAPITAL_RATIO
+
+
+def is_sentence_headline(line: str) -> bool:
+    """A headline in sentence case ("Veteran wins the final stage"): capitalised, several
+    words, no final punctuation. Only trusted right above the body."""
+    if P.TERMINAL_RE.search(line) or static_reason(line) is not None:
+        return False
+    tokens = _WORD_RE.findall(line)
+    return SENTENCE_HEADLINE_MIN_WORDS <= len(tokens) <= HEADLINE_MAX_WORDS and line[0].isupper()
 
 
 def _ui_key(text: str) -> str:
@@ -304,10 +324,13 @@ def clean_lines(
         else:
             removed["related" if is_headline(line) or k in teasers else "outside_body"] += 1
     if title_hint is None:
-        # The title is the last heading before the body, not the site's first menu item.
-        result.title = next(
-            (ln for i, ln in reversed(before) if i != byline_at and is_headline(ln)), None
-        )
+        # The title is the last heading before the body, not the site's first menu item;
+        # the line right above the body may be a sentence-case headline too.
+        above = [(i, ln) for i, ln in before if i != byline_at]
+        if above and is_sentence_headline(above[-1][1]):
+            result.title = above[-1][1]
+        else:
+            result.title = next((ln for _, ln in reversed(above) if is_headline(ln)), None)
     for k, (i, line) in enumerate(before):
         if i == byline_at:
             continue
