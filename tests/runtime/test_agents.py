@@ -66,3 +66,47 @@ async def test_prepare_agent_tags_good_input_and_dead_letters_bad(
     assert sent[1][1]["error"]["code"] == "invalid_json"
     assert counter("prepare", "tagged") == tagged_before + 1
     assert counter("prepare", "rejected") == rejected_before + 1
+
+
+async def test_dedup_agent_routes_unique_then_duplicate(
+    service: Service, sent: list[tuple[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    changelog: list[Any] = []
+    for table in service.dedup_tables.values():
+        monkeypatch.setattr(table, "send_changelog", _recording_changelog(changelog))
+    pipeline = service.pipeline
+    body = ("The city library will open on Sundays from March, the council said, after "
+            "a petition signed by more than four thousand residents.")
+    first = pipeline.prepare(orjson.dumps({"id": "L1", "text": body}), _origin())
+    copy = pipeline.prepare(orjson.dumps({"id": "L2", "text": body}), _origin())
+    agent = service.app.agents["newsflow.dedup"]
+    async with agent.test_context() as test_agent:
+        for article in (first, copy):
+            await test_agent.put(article.model_dump_json().encode())
+        for _ in range(200):
+            if len(sent) >= 2:
+                break
+            await test_agent.sleep(0.01)
+    topics = service.settings.topics
+    assert [name for name, _ in sent] == [topics.clean, topics.duplicates]
+    assert sent[1][1]["dedup"] == {"status": "duplicate", "duplicate_of": "L1", "similarity": 1.0}
+    assert changelog, "the index writes go to the Tables' changelogs"
+
+
+def _recording_changelog(into: list[Any]) -> Any:
+    def send_changelog(partition: Any, key: Any, value: Any, *args: Any, **kwargs: Any) -> Any:
+        into.append((key, value))
+
+        class _Sent:
+            class message:  # noqa: N801 - mimics faust's FutureMessage.message
+                partition = 0
+
+        return _Sent()
+
+    return send_changelog
+
+
+def _origin() -> Any:
+    from service.models import Origin
+
+    return Origin(topic="t", partition=0, offset=0)
