@@ -24,6 +24,7 @@ demo: $(STAMP) kafka-fetch
 test: $(STAMP) kafka-fetch
 	$(BIN)/ruff check service tests bench
 	$(BIN)/mypy
+	bash scripts/prometheus.sh
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 lint: $(STAMP)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -31,14 +31,29 @@ def format_line(routed: Routed) -> bytes:
     return orjson.dumps({"topic": routed.topic, "value": routed.value.model_dump()}) + b"\n"
 
 
-def process_file(source: Path | None, target: Path | None, settings: Settings) -> dict[str, int]:
-    """Process a JSONL file (or stdin) and return how many records went to each topic."""
+def process_file(
+    source: Path | None,
+    target: Path | None,
+    settings: Settings,
+    progress: Callable[[int], object] | None = None,
+) -> dict[str, int]:
+    """Process a JSONL file (or stdin) and return how many records went to each topic.
+
+    `progress` is called with the bytes of each line read (the CLI's progress bar).
+    """
     counts: dict[str, int] = {}
     in_stream = source.open("rb") if source else sys.stdin.buffer
     out_stream = target.open("wb") if target else sys.stdout.buffer
+
+    def lines() -> Iterator[bytes]:
+        for line in read_lines(in_stream):
+            if progress is not None:
+                progress(len(line) + 1)
+            yield line
+
     try:
         name = str(source) if source else "-"
-        for routed in run(read_lines(in_stream), settings, name):
+        for routed in run(lines(), settings, name):
             out_stream.write(format_line(routed))
             counts[routed.topic] = counts.get(routed.topic, 0) + 1
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -16,6 +17,20 @@ def _settings(**overrides: object) -> Settings:
     settings = Settings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
     configure_logging(settings)
     return settings
+
+
+def _progress(desc: str, total: int | None) -> Any:
+    """A byte-counting progress bar on a terminal; silent when stderr is not one."""
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total,
+        unit="B",
+        unit_scale=True,
+        desc=desc,
+        disable=not sys.stderr.isatty(),
+        file=sys.stderr,
+    )
 
 
 @click.group()
@@ -36,7 +51,11 @@ def process(source: Path | None, output: Path | None) -> None:
     """Run the pipeline in-process on a JSONL file: one output line per input line."""
     from service.batch import process_file
 
-    counts = process_file(source if source and str(source) != "-" else None, output, _settings())
+    settings = _settings()
+    path = source if source and str(source) != "-" else None
+    # The bar counts bytes read, so it knows the total for files and grows for stdin.
+    with _progress("process", path.stat().st_size if path else None) as bar:
+        counts = process_file(path, output, settings, progress=bar.update)
     summary = ", ".join(f"{topic}={n}" for topic, n in sorted(counts.items()))
     click.echo(f"processed {sum(counts.values())} lines: {summary}", err=True)
 
@@ -49,7 +68,10 @@ def produce(source: Path, topic: str | None) -> None:
     from service.runtime.producer import produce_file
 
     settings = _settings()
-    sent = asyncio.run(produce_file(source, settings, topic or settings.topics.raw))
+    with _progress("produce", source.stat().st_size) as bar:
+        sent = asyncio.run(
+            produce_file(source, settings, topic or settings.topics.raw, progress=bar.update)
+        )
     click.echo(f"published {sent} messages to {topic or settings.topics.raw}", err=True)
 
 
@@ -61,16 +83,93 @@ def worker() -> None:
     run_worker(_settings())
 
 
-@main.command()
-def topics() -> None:
-    """Create Newsflow's topics on the configured cluster if they are missing."""
-    from service.runtime.admin import declared_topics, ensure_topics
+@main.group(invoke_without_command=True)
+@click.pass_context
+def topics(ctx: click.Context) -> None:
+    """List, create and describe topics. Alone: create Newsflow's topics if missing."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(topics_create)
+
+
+@topics.command("list")
+@click.option("--all", "show_all", is_flag=True, help="Include internal topics (__*).")
+def topics_list(show_all: bool) -> None:
+    """Every topic on the cluster with its partitions and replication factor."""
+    from service.runtime.admin import declared_topics, describe_topics, list_topic_names
 
     settings = _settings()
-    created = asyncio.run(ensure_topics(settings))
-    for name, partitions in declared_topics(settings).items():
-        state = "created" if name in created else "exists"
-        click.echo(f"{name}\tpartitions={partitions}\t{state}")
+    ours = declared_topics(settings)
+
+    async def run() -> None:
+        names = await list_topic_names(settings, include_internal=show_all)
+        for info in await describe_topics(settings, names, with_offsets=False):
+            mark = "\tnewsflow" if info.name in ours else ""
+            click.echo(
+                f"{info.name}\tpartitions={info.partitions}\treplication={info.replication}{mark}"
+            )
+
+    asyncio.run(run())
+
+
+@topics.command("create")
+@click.argument("names", nargs=-1)
+@click.option(
+    "--partitions",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Partitions for named topics (default: NEWSFLOW_TOPICS__PARTITIONS).",
+)
+@click.option(
+    "--replication",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Replication factor (default: NEWSFLOW_TOPICS__REPLICATION_FACTOR).",
+)
+def topics_create(names: tuple[str, ...], partitions: int | None, replication: int | None) -> None:
+    """Create the named topics, or Newsflow's own topics when none are named."""
+    from service.runtime.admin import create_topics, declared_topics, ensure_topics
+
+    settings = _settings()
+    if not names:
+        created = asyncio.run(ensure_topics(settings))
+        for name, count in declared_topics(settings).items():
+            state = "created" if name in created else "exists"
+            click.echo(f"{name}\tpartitions={count}\t{state}")
+        return
+    result = asyncio.run(
+        create_topics(
+            settings,
+            names,
+            partitions or settings.topics.partitions,
+            replication or settings.topics.replication_factor,
+        )
+    )
+    for name, new in result.items():
+        click.echo(f"{name}\t{'created' if new else 'exists'}")
+
+
+@topics.command("describe")
+@click.argument("names", nargs=-1)
+def topics_describe(names: tuple[str, ...]) -> None:
+    """Partitions, replication and end offsets (default: Newsflow's topics)."""
+    from service.runtime.admin import declared_topics, describe_topics
+
+    settings = _settings()
+    infos = asyncio.run(describe_topics(settings, names or declared_topics(settings)))
+    missing = []
+    for info in infos:
+        if not info.exists:
+            click.echo(f"{info.name}\tmissing")
+            missing.append(info.name)
+            continue
+        click.echo(
+            f"{info.name}\tpartitions={info.partitions}\treplication={info.replication}"
+            f"\tend_offset_total={info.messages}"
+        )
+        for partition, offset in sorted(info.end_offsets.items()):
+            click.echo(f"  partition={partition}\tend_offset={offset}")
+    if missing:
+        raise click.exceptions.Exit(1)
 
 
 @main.command()

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import platform
 import threading
+from collections.abc import Collection, Mapping
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+
+from service.errors import REJECTION_CODES
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -121,6 +125,34 @@ BUILD_INFO.info(
 )
 
 
+# Every (stage, outcome) a message can leave with, and the stages that reject.
+OUTCOMES = (
+    ("prepare", "tagged"),
+    ("prepare", "rejected"),
+    ("dedup", "clean"),
+    ("dedup", "duplicate"),
+    ("dedup", "near_duplicate"),
+    ("dedup", "rejected"),
+)
+REJECTING_STAGES = ("prepare", "dedup")
+
+
+def _initialise_series() -> None:
+    """Export the known label combinations at 0 from the start.
+
+    A counter series that first appears at 1 loses that increment in `rate()` and
+    `increase()`, and a panel or alert over a missing series shows nothing at all.
+    """
+    for stage, outcome in OUTCOMES:
+        MESSAGES.labels(stage, outcome)
+    for stage in REJECTING_STAGES:
+        for code in REJECTION_CODES:
+            REJECTIONS.labels(stage, code)
+
+
+_initialise_series()
+
+
 class BoundedLabel:
     """Keeps label cardinality bounded: the first `limit` values, then 'other'."""
 
@@ -143,3 +175,33 @@ class BoundedLabel:
 LANGUAGE_LABEL = BoundedLabel(30)
 SECTION_LABEL = BoundedLabel(20)
 SOURCE_LABEL = BoundedLabel(50)
+
+
+_LAG_SERIES: set[tuple[str, str]] = set()
+
+
+def record_consumer_lag(consumer: Any, topics: Collection[str]) -> None:
+    """Set the lag of the assigned partitions of `topics`, the worker's input topics.
+
+    Changelog and assignor partitions are assigned to the consumer too, but the worker
+    writes them and never commits them, so their "lag" grows forever; they are skipped.
+    Series of partitions no longer assigned are removed, so a rebalance leaves no stale lag.
+    """
+    committed: Mapping[Any, int | None] = getattr(consumer, "_committed_offset", {})
+    current: set[tuple[str, str]] = set()
+    for tp in consumer.assignment():
+        if tp.topic not in topics:
+            continue
+        highwater = consumer.highwater(tp)
+        if highwater is None:
+            continue
+        labels = (tp.topic, str(tp.partition))
+        CONSUMER_LAG.labels(*labels).set(max(highwater - (committed.get(tp) or 0), 0))
+        current.add(labels)
+    for labels in _LAG_SERIES - current:
+        try:
+            CONSUMER_LAG.remove(*labels)
+        except KeyError:
+            pass
+    _LAG_SERIES.clear()
+    _LAG_SERIES.update(current)

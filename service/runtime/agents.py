@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
 
 import faust
+from aiokafka.errors import KafkaError
 from faust.types import EventT
 
 from service import metrics
@@ -74,17 +75,11 @@ def register_agents(
                 observe(time.perf_counter() - started)
                 await _publish(topics, routed, event.message.timestamp, "dedup")
 
+    inputs = {topics.raw.get_topic_name(), topics.tagged.get_topic_name()}
+
     @app.timer(5.0)
     async def report_lag() -> None:
-        consumer = app.consumer
-        committed_offsets: dict[Any, int] = getattr(consumer, "_committed_offset", {})
-        for tp in consumer.assignment():
-            highwater = consumer.highwater(tp)
-            committed = committed_offsets.get(tp) or 0
-            if highwater is not None:
-                metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(
-                    max(highwater - committed, 0)
-                )
+        metrics.record_consumer_lag(app.consumer, inputs)
 
 
 def _batches(stream: faust.StreamT[bytes], settings: Settings) -> AsyncIterator[Sequence[EventT]]:
@@ -100,7 +95,11 @@ def _payload(event: EventT) -> bytes:
 
 async def _publish(topics: Topics, routed: Routed, raw_timestamp: float, stage: str) -> None:
     topic = topics.by_name[routed.topic]
-    await topic.send(key=routed.key, value=routed.to_json(), timestamp=raw_timestamp)
+    try:
+        await topic.send(key=routed.key, value=routed.to_json(), timestamp=raw_timestamp)
+    except KafkaError:
+        metrics.PUBLISH_ERRORS.labels(routed.topic).inc()
+        raise
     record_outcome(routed, stage, raw_timestamp)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
@@ -21,7 +22,12 @@ def _key(line: bytes) -> bytes | None:
     return None
 
 
-async def produce_file(source: Path, settings: Settings, topic: str) -> int:
+async def produce_file(
+    source: Path,
+    settings: Settings,
+    topic: str,
+    progress: Callable[[int], object] | None = None,
+) -> int:
     """Send every line as-is (bad lines too: rejecting them is the service's job)."""
     await ensure_topics(settings)
     producer = AIOKafkaProducer(
@@ -39,6 +45,8 @@ async def produce_file(source: Path, settings: Settings, topic: str) -> int:
                 payload = line.rstrip(b"\r\n")
                 pending.append(await producer.send(topic, payload, key=_key(payload)))
                 sent += 1
+                if progress is not None:
+                    progress(len(line))
         for future in pending:
             await future
     finally:

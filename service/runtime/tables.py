@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, MutableMapping
+import time
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from typing import Any
 
 import faust
 from faust.types import TableT
 
+from service import metrics
 from service.settings import Settings
-from service.stages.index import STORES
+from service.stages.index import STORES, DedupIndex
 
 
 def make_dedup_tables(app: faust.App, settings: Settings) -> dict[str, TableT]:
@@ -81,3 +83,43 @@ class WriteBehindStore(MutableMapping[str, Any]):
                 self._table[key] = value
         self._pending.clear()
         return written
+
+
+class MeteredDedupIndex(DedupIndex):
+    """The dedup index, recording its size, evictions and candidate counts.
+
+    The stage stays free of Prometheus: the worker builds this instead of `DedupIndex`
+    and every lookup, eviction and the index size are observed here. The size is
+    `len()` of the `docs` store, which a RocksDB-backed Table computes by iterating, so it
+    is cached for `size_every` seconds and only evaluated when /metrics is scraped.
+    """
+
+    def __init__(
+        self, stores: Mapping[str, MutableMapping[str, Any]], size_every: float = 30.0
+    ) -> None:
+        super().__init__(stores)
+        self._size_every = size_every
+        self._size = 0
+        self._size_at = float("-inf")
+        metrics.DEDUP_INDEX_SIZE.set_function(self.size)
+
+    def size(self) -> float:
+        now = time.monotonic()
+        if now - self._size_at >= self._size_every:
+            try:
+                self._size = len(self.docs)
+            except Exception:  # noqa: BLE001 - a table not yet started has no size
+                return float(self._size)
+            self._size_at = now
+        return float(self._size)
+
+    def candidates(self, keys: Iterable[str], limit: int) -> list[str]:
+        found = super().candidates(keys, limit)
+        metrics.DEDUP_CANDIDATES.observe(len(found))
+        return found
+
+    def evict(self, cutoff: int, bands: int, rows: int, limit: int | None = None) -> int:
+        evicted = super().evict(cutoff, bands, rows, limit)
+        if evicted:
+            metrics.DEDUP_EVICTIONS.inc(evicted)
+        return evicted

@@ -13,12 +13,12 @@ from service.runtime.admin import ensure_topics
 from service.runtime.agents import register_agents
 from service.runtime.app import Topics, make_app, make_topics
 from service.runtime.tables import (
+    MeteredDedupIndex,
     WriteBehindStore,
     make_boilerplate_table,
     make_dedup_tables,
 )
 from service.settings import Settings
-from service.stages.index import DedupIndex
 
 # aiohttp sets the charset itself and refuses one inside content_type.
 _EXPOSITION = "text/plain; version=0.0.4"
@@ -33,7 +33,7 @@ class Service:
         self.topics: Topics = make_topics(self.app, settings)
         self.dedup_tables = make_dedup_tables(self.app, settings)
         self.boilerplate = WriteBehindStore(make_boilerplate_table(self.app, settings))
-        self.pipeline = Pipeline(settings, DedupIndex(self.dedup_tables), self.boilerplate)
+        self.pipeline = Pipeline(settings, MeteredDedupIndex(self.dedup_tables), self.boilerplate)
         register_agents(self.app, self.topics, self.pipeline, settings, self.boilerplate)
         self._register_pages()
 
