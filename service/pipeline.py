@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from service.errors import ProcessingFailed, Rejection, SchemaViolation
+from service.errors import PayloadTooLarge, ProcessingFailed, Rejection, SchemaViolation
 from service.models import (
     Article,
     ErrorInfo,
@@ -34,6 +34,13 @@ from service.stages.dedup import DedupIndex, deduplicate
 from service.stages.tag import Tagger
 
 logger = logging.getLogger(__name__)
+
+# faust's producer refuses a record over producer_max_request_size (1,000,000 bytes by
+# default) and the agent that sent it crashes, stopping the stream: an article whose
+# record would not fit is dead-lettered instead. The margin covers the dedup verdict.
+MAX_RECORD_BYTES = 900_000
+# Dead-letter messages stay short whatever an exception carries.
+MAX_ERROR_MESSAGE_CHARS = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +80,7 @@ class Pipeline:
         try:
             raw = decode(payload, self.settings.decode)
             cleaned = clean(raw, self.settings.clean, self.memory)
-            return self.tagger.tag(cleaned)
+            return within_record_limit(self.tagger.tag(cleaned))
         except Rejection as rejection:
             return self.reject(payload, origin, rejection)
         except Exception as exc:  # noqa: BLE001 - one input must never stop the stream
@@ -122,6 +129,16 @@ class Pipeline:
         )
 
 
+def within_record_limit(article: TaggedArticle) -> TaggedArticle:
+    # At most 4 bytes per character: only a long body is worth encoding twice to measure.
+    if len(article.text) * 4 < MAX_RECORD_BYTES // 2:
+        return article
+    size = len(dump(article))
+    if size > MAX_RECORD_BYTES:
+        raise PayloadTooLarge(f"the cleaned article is {size} bytes, over {MAX_RECORD_BYTES}")
+    return article
+
+
 def make_rejected(payload: bytes, origin: Origin, rejection: Rejection, max_bytes: int) -> Rejected:
     """Keep the original bytes, or a prefix plus size and sha256 when too large to republish."""
     truncated = len(payload) > max_bytes
@@ -133,7 +150,7 @@ def make_rejected(payload: bytes, origin: Origin, rejection: Rejection, max_byte
         else {"payload": base64.b64encode(kept).decode("ascii"), "payload_encoding": "base64"}
     )
     return Rejected(
-        error=ErrorInfo(code=rejection.code, message=rejection.detail),
+        error=ErrorInfo(code=rejection.code, message=rejection.detail[:MAX_ERROR_MESSAGE_CHARS]),
         payload_size=len(payload),
         payload_sha256=hashlib.sha256(payload).hexdigest(),
         payload_truncated=truncated,

@@ -9,25 +9,61 @@ and, when a `BoilerplateMemory` is given, per-source learned boilerplate.
 from __future__ import annotations
 
 import hashlib
+import re
+import time
 
 from url_normalize import url_normalize
 
-from service.errors import EmptyContent, NoArticle, PayloadTooLarge
+from service.errors import EmptyContent, ExtractionTimeout, NoArticle, PayloadTooLarge
 from service.models import CleanedArticle, CleaningReport, RawArticle
 from service.settings import CleanConfig
 from service.stages.boilerplate import BoilerplateMemory, source_key
-from service.stages.html import HtmlResult, extract_fast, extract_quality
-from service.stages.metadata import PageMeta
+from service.stages.html import (
+    HtmlResult,
+    extract_fast,
+    extract_quality,
+    flatten,
+    over_limits,
+    strip_prologue,
+)
+from service.stages.metadata import PageMeta, from_html
 from service.stages.text import TextResult, clean_lines, filter_extracted, normalise, split_lines
 
-__all__ = ["BoilerplateMemory", "article_id", "canonical_url", "clean"]
+__all__ = ["BoilerplateMemory", "Deadline", "article_id", "canonical_url", "clean"]
+
+# Everything but letters (of any script): what is left is what a reader reads.
+_NON_LETTERS_RE = re.compile(r"[\W\d_]+")
+
+
+class Deadline:
+    """The clean stage's time budget, checked between steps and inside line loops.
+
+    Cooperative: a C extension (lxml, lexbor) cannot be interrupted, so the input caps
+    bound each step and this catches the sum of them on a slow or overloaded machine."""
+
+    __slots__ = ("limit", "started")
+
+    def __init__(self, seconds: float) -> None:
+        self.limit = seconds
+        self.started = time.monotonic()
+
+    def check(self, step: str = "cleaning") -> None:
+        elapsed = time.monotonic() - self.started
+        if elapsed > self.limit:
+            raise ExtractionTimeout(f"{elapsed:.2f}s at {step}, over the {self.limit:g}s deadline")
 
 
 def clean(
     raw: RawArticle, cfg: CleanConfig, memory: BoilerplateMemory | None = None
 ) -> CleanedArticle:
     """One raw page to a cleaned article, or a Rejection saying why not."""
+    deadline = Deadline(cfg.deadline_seconds)
     html, text = (raw.html or "").strip(), (raw.text or "").strip()
+    for name, body in (("HTML", html), ("text", text)):
+        # One cap for either body: past it no step's cost is bounded any more.
+        if len(body) > cfg.max_html_chars:
+            raise PayloadTooLarge(f"{len(body)} {name} chars, limit {cfg.max_html_chars}")
+    text = normalise(text).strip() if text else ""
     if not html and not text:
         raise EmptyContent()
     learn = memory if cfg.learn_boilerplate else None
@@ -36,25 +72,46 @@ def clean(
     result: TextResult | None = None
     kind: str = "html"
     if html:
-        if len(html) > cfg.max_html_chars:
-            raise PayloadTooLarge(f"{len(html)} HTML chars, limit {cfg.max_html_chars}")
-        extracted: HtmlResult = (extract_fast if cfg.mode == "fast" else extract_quality)(html)
-        meta = extracted.meta
-        lines = [ln for ln in normalise(extracted.text).split("\n") if ln]
-        if lines:
-            learned = learn.observe(key, lines) if learn else None
-            result = filter_extracted(lines, title_hint=raw.title or meta.title, learned=learned)
+        html = strip_prologue(html)
+        too_complex = over_limits(html)
+        if too_complex is None:
+            extract = extract_fast if cfg.mode == "fast" else extract_quality
+            extracted: HtmlResult = extract(html)
+            deadline.check("extraction")
+            meta = extracted.meta
+            lines = [ln for ln in normalise(extracted.text).split("\n") if ln]
+            if lines:
+                learned = learn.observe(key, lines) if learn else None
+                result = filter_extracted(
+                    lines, title_hint=raw.title or meta.title, learned=learned,
+                    tick=deadline.check,
+                )
+        else:
+            # Too deep or too many elements for a DOM: read it as a flattened page.
+            meta = from_html(html)
+            lines = split_lines(normalise(flatten(html)), tick=deadline.check)
+            deadline.check("flattening")
+            if lines:
+                learned = learn.observe(key, lines) if learn else None
+                result = clean_lines(
+                    lines, title_hint=raw.title or meta.title, learned=learned,
+                    tick=deadline.check,
+                )
     if result is None or (not result.paragraphs and text):
         kind = "text" if text else "html"
-        lines = split_lines(normalise(text)) if text else []
+        lines = split_lines(text, tick=deadline.check) if text else []
         learned = learn.observe(key, lines) if learn and lines else None
-        result = clean_lines(lines, title_hint=raw.title, learned=learned)
+        result = clean_lines(lines, title_hint=raw.title, learned=learned, tick=deadline.check)
+    deadline.check("line cleaning")
 
     body = "\n\n".join(result.paragraphs)
     if not body:
         raise NoArticle(f"no body left after removing {sum(result.removed.values())} lines")
     if len(body) < cfg.min_text_chars:
         raise NoArticle(f"{len(body)} chars of body left, under the {cfg.min_text_chars} minimum")
+    letters = len(_NON_LETTERS_RE.sub("", body))
+    if letters < max(1, cfg.min_text_chars // 2):
+        raise NoArticle(f"only {letters} letters in {len(body)} chars of body")
     canonical = canonical_url(raw.url)
     report = CleaningReport(
         input_kind="html" if kind == "html" else "text",

@@ -9,10 +9,15 @@ from service.errors import InvalidJson, InvalidUtf8, PayloadTooLarge, SchemaViol
 from service.models import RawArticle
 from service.settings import DecodeConfig
 
+_BOM = b"\xef\xbb\xbf"
+
 
 def decode(payload: bytes, cfg: DecodeConfig) -> RawArticle:
     if len(payload) > cfg.max_bytes:
         raise PayloadTooLarge(f"{len(payload)} bytes exceeds the limit of {cfg.max_bytes}")
+    if payload.startswith(_BOM):
+        # RFC 8259 lets a parser ignore a BOM; Windows tools still write one.
+        payload = payload[len(_BOM):]
     try:
         payload.decode("utf-8")
     except UnicodeDecodeError as exc:

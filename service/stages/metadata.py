@@ -32,10 +32,12 @@ _TAG_SPLIT_RE = re.compile(r"\s*[,;]\s*")
 _META_RE = re.compile(r"<meta\b[^>]{0,2000}>", re.IGNORECASE)
 _TIME_RE = re.compile(r"<time\b[^>]{0,500}\bdatetime\s*=[^>]{0,500}>", re.IGNORECASE)
 _ATTR_RE = re.compile(r"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
-_JSONLD_RE = re.compile(
-    r"<script\b[^>]{0,300}application/ld\+json[^>]{0,300}>(.*?)</script>",
-    re.IGNORECASE | re.DOTALL,
+# Only the opening tag: the end is found with str.find, since a lazy `(.*?)</script>`
+# rescans to the end of the page for every unclosed opening tag (quadratic).
+_JSONLD_OPEN_RE = re.compile(
+    r"<script\b[^>]{0,300}application/ld\+json[^>]{0,300}>", re.IGNORECASE
 )
+MAX_JSONLD_BLOCKS = 20
 
 
 @dataclass
@@ -73,13 +75,22 @@ def split_tags(values: list[str]) -> list[str]:
 
 
 def _jsonld_objects(html: str) -> Iterator[dict[str, Any]]:
-    for match in _JSONLD_RE.finditer(html):
-        raw = match.group(1)
+    lower: str | None = None
+    pos = 0
+    for _ in range(MAX_JSONLD_BLOCKS):
+        match = _JSONLD_OPEN_RE.search(html, pos)
+        if match is None:
+            return
+        lower = html.lower() if lower is None else lower
+        end = lower.find("</script", match.end())
+        if end < 0:
+            return
+        raw, pos = html[match.end():end], end
         if len(raw) > MAX_JSONLD_CHARS:
             continue
         try:
             data = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # deep nesting exhausts json's recursion
             continue
         stack: list[Any] = [data]
         while stack:

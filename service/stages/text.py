@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import ftfy
@@ -35,7 +35,9 @@ _FTFY = ftfy.TextFixerConfig(
     explain=False,
 )
 _SPACE_RE = re.compile(r"[\s\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
-_INVISIBLE_RE = re.compile(r"[\u200b-\u200d\u2060\ufeff\u00ad]")
+# Zero-width characters, soft hyphens, BOMs, and the explicit bidi embeddings, overrides
+# and isolates: an unbalanced U+202E in one paragraph reverses the rest of a reader's page.
+_INVISIBLE_RE = re.compile(r"[\u200b-\u200d\u2060\ufeff\u00ad\u202a-\u202e\u2066-\u2069]")
 # UTF-8 read as Latin-1/cp1252: a lead-byte letter (Â..ô) then a continuation-byte char.
 _MOJIBAKE_HINT_RE = re.compile(
     "[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192"
@@ -58,6 +60,12 @@ _WORD_RE = re.compile(r"[^\W\d_][\w'’.-]*")
 
 # Kadane scores: prose earns its length; a non-prose line costs at least this much.
 NON_PROSE_PENALTY = 35
+# Line loops call their `tick` (the clean stage's deadline check) once per this many lines.
+TICK_LINES = 256
+# Chrome and headline lines are short: longer lines skip those tests, which would
+# otherwise run dozens of regexes over a megabyte-long line.
+CHROME_MAX_CHARS = 2000
+HEADLINE_MAX_CHARS = 1000
 PROSE_MIN_WORDS = 5
 PROSE_LONG_WORDS = 15
 HEADLINE_MIN_WORDS = 3
@@ -97,11 +105,16 @@ def normalise(text: str) -> str:
     return "\n".join(_SPACE_RE.sub(" ", line).strip() for line in text.split("\n"))
 
 
-def split_lines(text: str) -> list[str]:
+Tick = Callable[[str], None]
+
+
+def split_lines(text: str, *, tick: Tick | None = None) -> list[str]:
     """Non-empty lines, with hard-wrapped prose (next line starts lower case) re-joined."""
     out: list[str] = []
     glue = False
-    for line in text.split("\n"):
+    for n, line in enumerate(text.split("\n")):
+        if tick is not None and n % TICK_LINES == 0:
+            tick("splitting lines")
         if not line:
             glue = False
             continue
@@ -137,7 +150,7 @@ def is_prose(line: str) -> bool:
 
 def is_headline(line: str) -> bool:
     """Title Case with no final punctuation: a headline or a related link, not prose."""
-    if P.TERMINAL_RE.search(line):
+    if len(line) > HEADLINE_MAX_CHARS or P.TERMINAL_RE.search(line):
         return False
     tokens = _WORD_RE.findall(line)
     if not HEADLINE_MIN_WORDS <= len(tokens) <= HEADLINE_MAX_WORDS:
@@ -164,6 +177,8 @@ def _ui_key(text: str) -> str:
 
 def static_reason(line: str) -> str | None:
     """Why a line is chrome on its own, or None. The reason becomes a report key."""
+    if len(line) > CHROME_MAX_CHARS:
+        return None
     key = _ui_key(line)
     if key in P.UI_PHRASES:
         return "ui"
@@ -283,12 +298,15 @@ def clean_lines(
     *,
     title_hint: str | None = None,
     learned: Sequence[bool] | None = None,
+    tick: Tick | None = None,
 ) -> TextResult:
     """Find the body among normalised, non-empty lines; see the module docstring."""
     removed: Counter[str] = Counter()
     candidates: list[tuple[int, str]] = []  # (original index, line) still in play
     barriers: set[int] = set()  # candidate positions preceded by a "More stories" header
     for i, line in enumerate(lines):
+        if tick is not None and i % TICK_LINES == 0:
+            tick("line rules")
         reason = static_reason(line)
         if reason is None and title_hint and is_title_line(line, title_hint):
             reason = "title"
@@ -303,7 +321,11 @@ def clean_lines(
 
     texts = [line for _, line in candidates]
     teasers = _teaser_runs(texts)
+    if tick is not None:
+        tick("related lists")
     scores = [-float(len(t)) if k in teasers else _score(t) for k, t in enumerate(texts)]
+    if tick is not None:
+        tick("scoring lines")
     start, end = _kadane_with_barriers(scores, barriers)
     before, body, after = candidates[:start], candidates[start:end], candidates[end:]
     result = TextResult(paragraphs=[], removed=removed)
@@ -388,11 +410,14 @@ def filter_extracted(
     *,
     title_hint: str | None = None,
     learned: Sequence[bool] | None = None,
+    tick: Tick | None = None,
 ) -> TextResult:
     """Post-extraction filter for the HTML path: the DOM already found the body, so only
     line rules, learned lines, the title, a leading byline and the dateline are removed."""
     result = TextResult(paragraphs=[])
     for i, line in enumerate(lines):
+        if tick is not None and i % TICK_LINES == 0:
+            tick("line rules")
         reason = static_reason(line)
         if reason is None and learned is not None and learned[i]:
             reason = "learned"
