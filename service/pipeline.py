@@ -30,7 +30,8 @@ from service.settings import Settings
 from service.stages.boilerplate import BoilerplateMemory
 from service.stages.clean import clean
 from service.stages.decode import decode
-from service.stages.dedup import DedupIndex, deduplicate
+from service.stages.dedup import DedupIndex, deduplicate, rebuild
+from service.stages.partitioned import LocalPartitionedDedup
 from service.stages.tag import Tagger
 
 logger = logging.getLogger(__name__)
@@ -74,6 +75,10 @@ class Pipeline:
         self.tagger = Tagger(settings.tag)
         # Per-source learned chrome: a dict in batch mode, a Table-backed store in the worker.
         self.memory = BoilerplateMemory({} if boilerplate is None else boilerplate, settings.clean)
+        # dedup.mode=partitioned: the partitioned worker's rule, in-process (batch mode).
+        self.partitioned = (
+            LocalPartitionedDedup(settings.dedup) if settings.dedup.mode == "partitioned" else None
+        )
 
     def prepare(self, payload: bytes, origin: Origin) -> TaggedArticle | Rejected:
         """The stateless part: decode, clean and tag, or a dead letter."""
@@ -90,9 +95,18 @@ class Pipeline:
     def prepare_many(self, items: Iterable[tuple[bytes, Origin]]) -> list[TaggedArticle | Rejected]:
         return [self.prepare(payload, origin) for payload, origin in items]
 
+    def restore_index(self) -> int:
+        """After the worker's Tables were restored: rebuild what the index keeps in memory."""
+        if not self.index.derived_in_memory:
+            return 0
+        return rebuild(self.index, self.settings.dedup)
+
     def finish(self, article: TaggedArticle) -> Routed:
         """The stateful part: dedup against the index, then pick the output topic."""
-        verdict = deduplicate(article, self.index, self.settings.dedup)
+        if self.partitioned is not None:
+            verdict = self.partitioned.deduplicate(article)
+        else:
+            verdict = deduplicate(article, self.index, self.settings.dedup)
         result = Article(**dict(article), dedup=verdict, processed_at=utcnow())
         topic = self.topics.clean if verdict.status == "unique" else self.topics.duplicates
         return Routed(topic=topic, value=result, key=result.id.encode("utf-8"))

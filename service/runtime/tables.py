@@ -11,12 +11,13 @@ from faust.types import TableT
 
 from service import metrics
 from service.settings import Settings
-from service.stages.index import STORES, DedupIndex
+from service.stages.index import DURABLE_STORES, DedupIndex
 
 
 def make_dedup_tables(app: faust.App, settings: Settings) -> dict[str, TableT]:
     # Dedup reads one ordered stream (tagged_partitions, 1 by default) so the tables are
     # co-partitioned with it; use_partitioner lets batch code write without an event.
+    # Only the durable stores are Tables; bands and URLs are rebuilt from `docs`.
     return {
         name: app.Table(
             f"newsflow-dedup-{name}",
@@ -25,7 +26,7 @@ def make_dedup_tables(app: faust.App, settings: Settings) -> dict[str, TableT]:
             use_partitioner=True,
             help=f"Dedup index store {name!r} (see service/stages/index.py).",
         )
-        for name in STORES
+        for name in DURABLE_STORES
     }
 
 

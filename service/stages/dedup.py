@@ -43,6 +43,7 @@ __all__ = [
     "body_fingerprint",
     "deduplicate",
     "evict",
+    "rebuild",
     "similarity",
 ]
 
@@ -206,6 +207,12 @@ def deduplicate(
 ) -> Dedup:
     """The stage function: first seen wins. See the module docstring for the rules."""
     return _deduplicator(cfg).deduplicate(article, index, now)
+
+
+def rebuild(index: DedupIndex, cfg: DedupConfig) -> int:
+    """Re-derive the in-memory band and URL lookups from the restored durable stores."""
+    d = _deduplicator(cfg)
+    return index.rebuild(d.bands, d.rows, cfg.max_candidates)
 
 
 def evict(index: DedupIndex, cfg: DedupConfig, now: datetime) -> int:

@@ -17,7 +17,9 @@ from service.stages.dedup import (
     body_fingerprint,
     deduplicate,
     evict,
+    rebuild,
 )
+from service.stages.index import DedupIndex
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 CFG = DedupConfig()
@@ -245,3 +247,26 @@ def test_band_settings_all_work(bands: int) -> None:
     cfg = DedupConfig(bands=bands)
     run(index, article("a", STORY), cfg)
     assert run(index, article("b", STORY[:-1], 1), cfg)[:2] == ("near_duplicate", "a")
+
+
+def test_a_restored_index_rebuilds_bands_and_urls_from_the_durable_stores() -> None:
+    """The worker keeps only docs/ids/buckets in Tables; a restart must still match."""
+    durable: dict[str, dict[str, object]] = {"docs": {}, "ids": {}, "buckets": {}}
+    before = DedupIndex(durable)
+    assert before.derived_in_memory
+    deduplicate(article("orig", STORY, 0, url="https://a.example/x"), before, CFG, now=T0)
+    edited = [*STORY[:-1], STORY[-1] + " Additional reporting by the desk."]
+
+    after_restart = DedupIndex(durable)  # same durable data, empty derived lookups
+    copies = {name: dict(store) for name, store in durable.items()}
+    cold = deduplicate(article("copy", edited, 1), DedupIndex(copies), CFG, now=T0)
+    assert cold.status == "unique", "without a rebuild the bands are empty"
+
+    assert rebuild(after_restart, CFG) == 1
+    verdict = deduplicate(article("copy", edited, 1), after_restart, CFG, now=T0)
+    assert (verdict.status, verdict.duplicate_of) == ("near_duplicate", "orig")
+    same_url = deduplicate(
+        article("rescrape", paragraphs(77), 2, url="https://a.example/x"), after_restart,
+        DedupConfig(threshold=0.99), now=T0,
+    )
+    assert same_url.status == "unique", "a different body at the same URL stays unique"
