@@ -19,8 +19,9 @@ Thresholds and bounds:
   duplicated page) is not added, so duplicates cannot teach the body as chrome; dedup
   downstream handles them.
 
-State lives only in `store[source]`, a JSON-serialisable dict {"p": [[hash, ...], ...]},
-read once and written once per page, so a faust Table (changelog-backed) can be the store.
+Durable state is one small JSON record per page in `store` (a dict in batch mode, a
+changelog-backed faust Table in the worker); the counts are rebuilt from it on first use
+of a source in a process and then kept up to date incrementally (see BoilerplateMemory).
 """
 
 from __future__ import annotations
@@ -64,30 +65,76 @@ def source_key(source: str | None, url: str | None) -> str | None:
     return None
 
 
+class _SourceWindow:
+    """One source's last pages and the running line counts over them (derived state)."""
+
+    __slots__ = ("counts", "next_slot", "pages")
+
+    def __init__(self) -> None:
+        self.pages: dict[int, tuple[int, ...]] = {}
+        self.counts: Counter[int] = Counter()
+        self.next_slot = 0
+
+
 class BoilerplateMemory:
-    """Learns recurring lines per source; `observe()` marks which lines of a page recur."""
+    """Learns recurring lines per source; `observe()` marks which lines of a page recur.
+
+    Durable state is one small record per page, `"<source>\x1f<slot>"` -> the page's line
+    hashes, plus `"<source>"` -> the next slot (a ring of `window` slots), so a page costs
+    two small writes. The running counts are derived: rebuilt from the store the first
+    time this process sees a source, then updated as pages enter and leave the window.
+    """
 
     def __init__(self, store: MutableMapping[str, Any], cfg: CleanConfig) -> None:
         self.store = store
         self.min_pages = cfg.boilerplate_min_pages
         self.window = cfg.boilerplate_window_pages
+        self._sources: dict[str, _SourceWindow] = {}
 
     def observe(self, source: str | None, lines: Sequence[str]) -> list[bool]:
         """Record this page's lines for `source`; True for each line that is boilerplate."""
         keys = [line_key(line) for line in lines]
         if not source:
             return [False] * len(lines)
-        state = self.store.get(source)
-        pages: list[list[int]] = list(state.get("p", [])) if isinstance(state, dict) else []
-        page = sorted({k for k in keys if k is not None})[:MAX_LINES_PER_PAGE]
-        counts: Counter[int] = Counter()
-        duplicate = False
-        for past in pages:
-            counts.update(past)
-            duplicate = duplicate or past == page
+        state = self._window(source)
+        page = tuple(sorted({k for k in keys if k is not None})[:MAX_LINES_PER_PAGE])
+        duplicate = bool(page) and page in state.pages.values()
         threshold = self.min_pages - (0 if duplicate else 1)
+        counts = state.counts
         marks = [k is not None and counts[k] >= threshold for k in keys]
         if page and not duplicate:
-            pages.append(page)
-            self.store[source] = {"p": pages[-self.window:]}
+            self._append(source, state, page)
         return marks
+
+    def _append(self, source: str, state: _SourceWindow, page: tuple[int, ...]) -> None:
+        slot = state.next_slot % self.window
+        old = state.pages.get(slot)
+        if old is not None:
+            state.counts.subtract(old)
+            for key in old:
+                if state.counts[key] <= 0:
+                    del state.counts[key]
+        state.pages[slot] = page
+        state.counts.update(page)
+        state.next_slot += 1
+        self.store[f"{source}\x1f{slot}"] = list(page)
+        self.store[source] = state.next_slot
+
+    def _window(self, source: str) -> _SourceWindow:
+        state = self._sources.get(source)
+        if state is None:
+            state = self._sources[source] = self._load(source)
+        return state
+
+    def _load(self, source: str) -> _SourceWindow:
+        state = _SourceWindow()
+        stored = self.store.get(source)
+        if not isinstance(stored, int):
+            return state
+        state.next_slot = stored
+        for slot in range(min(stored, self.window)):
+            page = self.store.get(f"{source}\x1f{slot}")
+            if isinstance(page, list):
+                state.pages[slot] = tuple(page)
+                state.counts.update(page)
+        return state

@@ -12,6 +12,7 @@ import hashlib
 import re
 import time
 
+from courlan import normalize_url
 from url_normalize import url_normalize
 
 from service.errors import EmptyContent, ExtractionTimeout, NoArticle, PayloadTooLarge
@@ -138,10 +139,17 @@ def clean(
 
 
 def canonical_url(url: str | None) -> str | None:
+    """Lower-cased host, default port and tracking parameters (utm_*, fbclid...) dropped,
+    query sorted, fragment removed: one URL per page for id derivation and dedup."""
     if not url:
         return None
+    url = url.strip()
+    if not url.lower().startswith(("http://", "https://")):
+        return None
     try:
-        return str(url_normalize(url.strip()))
+        # url-normalize resolves case, ports, dot segments and escaping; courlan drops
+        # tracking parameters and sorts the query.
+        return str(normalize_url(str(url_normalize(url)))).split("#", 1)[0]
     except Exception:  # noqa: BLE001 - a bad URL is kept as given, never fatal
         return None
 

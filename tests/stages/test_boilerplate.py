@@ -102,17 +102,29 @@ def test_a_resent_page_cannot_teach_its_own_body() -> None:
     assert marks == [False, False, False]
 
 
-def test_store_is_read_once_and_written_once_per_page_and_stays_bounded() -> None:
+def test_each_page_costs_two_small_writes_and_the_store_stays_bounded() -> None:
     store = CountingStore()
     memory = BoilerplateMemory(store, CFG)
     long_page = [f"Line {word(i)} of a very long page with many distinct words" for i in range(400)]
     for i in range(3 * CFG.boilerplate_window_pages):
-        before = (store.reads, store.writes)
+        before = store.writes
         memory.observe("gazette", [*story(i), *[f"{x} {word(i)}" for x in long_page]])
-        assert (store.reads - before[0], store.writes - before[1]) == (1, 1)
-    pages = store.data["gazette"]["p"]
+        assert store.writes - before == 2
+    assert store.data["gazette"] == 3 * CFG.boilerplate_window_pages
+    pages = [v for k, v in store.data.items() if k.startswith("gazette\x1f")]
     assert len(pages) == CFG.boilerplate_window_pages
     assert all(len(p) <= MAX_LINES_PER_PAGE for p in pages)
+
+
+def test_a_new_process_restores_what_was_learned_from_the_store() -> None:
+    store: dict[str, Any] = {}
+    first = BoilerplateMemory(store, CFG)
+    promo = "The Gazette is owned by its readers and answers to nobody else at all."
+    for i in range(CFG.boilerplate_min_pages - 1):
+        first.observe("gazette", [*story(i), promo])
+    restarted = BoilerplateMemory(store, CFG)
+    marks = restarted.observe("gazette", [*story(99), promo])
+    assert marks == [False, False, False, True]
 
 
 @pytest.mark.parametrize(

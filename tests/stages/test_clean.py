@@ -343,3 +343,17 @@ def test_cjk_paragraphs_count_as_prose() -> None:
             "最初の三路線は春に運行を始め、深夜から早朝まで二十分おきにバスが走るという。"]
     out, _ = run("\n".join(["ホーム", "ニュース", *body, "関連記事"]))
     assert out.split("\n\n") == body
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("https://Gazette.example:443/a/?utm_source=feed&b=2&a=1#comments",
+         "https://gazette.example/a/?a=1&b=2"),
+        ("http://news.example/story.php?id=123&fbclid=xyz", "http://news.example/story.php?id=123"),
+        ("ftp://files.example/a", None),
+        ("not a url", None),
+    ],
+)
+def test_canonical_url_drops_tracking_and_fragments(given: str, expected: str | None) -> None:
+    assert canonical_url(given) == expected
