@@ -81,6 +81,16 @@ DEDUP_CANDIDATES = Histogram(
     buckets=(0, 1, 2, 4, 8, 16, 32, 64),
     registry=REGISTRY,
 )
+DEDUP_BUCKET_OVERFLOW = Counter(
+    "newsflow_dedup_bucket_overflow_total",
+    "Partitioned dedup: bucket entries dropped because a bucket held max_candidates.",
+    registry=REGISTRY,
+)
+DEDUP_CORRECTIONS = Counter(
+    "newsflow_dedup_corrections_total",
+    "Partitioned dedup: verdicts re-published on the duplicates topic after a late copy.",
+    registry=REGISTRY,
+)
 BOILERPLATE_LINES_REMOVED = Counter(
     "newsflow_boilerplate_lines_removed_total",
     "Lines removed by cleaning, by source (top sources only) and reason.",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -28,6 +28,10 @@ class TopicSettings(_Frozen):
     partitions: int = Field(default=8, ge=1)
     # Near-duplicates do not share a key, so dedup sees one ordered stream by default.
     tagged_partitions: int = Field(default=1, ge=1)
+    # dedup.mode=partitioned only: probes keyed by band, answers keyed by article id
+    # (both with tagged_partitions partitions; see docs/SCALE_OUT.md).
+    bands: str = "newsflow.bands"
+    answers: str = "newsflow.answers"
     replication_factor: int = Field(default=1, ge=1)
 
 
@@ -57,12 +61,45 @@ class TagConfig(_Frozen):
 
 
 class DedupConfig(_Frozen):
+    # "partitioned" spreads dedup over tagged_partitions by band (docs/SCALE_OUT.md).
+    mode: Literal["single", "partitioned"] = "single"
     window_seconds: float = Field(default=7 * 24 * 3600, gt=0)
     threshold: float = Field(default=0.7, gt=0, le=1)
     num_perm: int = Field(default=128, ge=16)
     bands: int = Field(default=32, ge=1)
     shingle_size: int = Field(default=3, ge=1)
     max_candidates: int = Field(default=64, ge=1)
+
+
+class KafkaSecurity(_Frozen):
+    """How every Kafka client authenticates (NEWSFLOW_KAFKA_SECURITY__*).
+
+    The password is a SecretStr, so it never shows in a repr, a log line or /metrics.
+    """
+
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    username: str | None = None
+    password: SecretStr | None = None
+    # PEM files: the CA that signed the broker certificate, and an optional client pair.
+    ssl_cafile: Path | None = None
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
+    ssl_check_hostname: bool = True
+
+    @model_validator(mode="after")
+    def _complete(self) -> KafkaSecurity:
+        if self.security_protocol.startswith("SASL_") and (
+            not self.username or self.password is None
+        ):
+            raise ValueError(f"{self.security_protocol} needs username and password")
+        if (self.ssl_certfile is None) != (self.ssl_keyfile is None):
+            raise ValueError("ssl_certfile and ssl_keyfile go together")
+        return self
+
+    @property
+    def uses_ssl(self) -> bool:
+        return self.security_protocol in ("SSL", "SASL_SSL")
 
 
 class Settings(BaseSettings):
@@ -85,11 +122,12 @@ class Settings(BaseSettings):
     metrics_port: int = Field(default=9464, ge=0, le=65535)
     log_level: str = "INFO"
     batch_size: int = Field(default=256, ge=1)
-    batch_within_seconds: float = Field(default=0.05, gt=0)
+    batch_within_seconds: float = Field(default=0.01, gt=0)
     # faust waits this long for a group to settle; tests lower it.
     session_timeout_seconds: float = Field(default=30.0, gt=0)
     processing_guarantee: Literal["at_least_once", "exactly_once"] = "at_least_once"
 
+    kafka_security: KafkaSecurity = KafkaSecurity()
     topics: TopicSettings = TopicSettings()
     decode: DecodeConfig = DecodeConfig()
     clean: CleanConfig = CleanConfig()

@@ -171,3 +171,209 @@ async def collect(settings: Settings, expected: int, timeout: float = 120.0) -> 
 
 def jsonl(records: Iterable[dict[str, Any]]) -> list[bytes]:
     return [orjson.dumps(r) for r in records]
+
+
+# --- Fault-test helpers: synthetic articles, broker restarts, worker probes. ---
+
+_NOUNS = (
+    "council minister harbour market budget bridge railway hospital school festival "
+    "museum river farmer union court senator village factory airport station library "
+    "teacher doctor engineer orchestra stadium reservoir vineyard pipeline ferry harvest "
+    "election treaty province committee inspector volunteer bakery shipyard glacier "
+    "telescope satellite laboratory tribunal parliament mayor coalition regulator"
+).split()
+_VERBS = (
+    "approved rejected delayed announced expanded questioned funded reopened reviewed "
+    "criticised welcomed postponed inspected upgraded suspended defended described "
+    "measured restored challenged confirmed"
+).split()
+_ADJECTIVES = (
+    "northern coastal local regional annual urgent modest historic temporary national "
+    "independent rural public private remote crowded quiet rising falling disputed"
+).split()
+_PLACES = (
+    "Aberdeen Bergen Cork Dresden Evora Faro Gdansk Haarlem Izmir Jena Kaunas Lyon "
+    "Malmo Nantes Oulu Porto Quimper Riga Split Turku Utrecht Varna Wroclaw Zadar"
+).split()
+
+
+def _sentence(rng: Any) -> str:
+    words = [
+        rng.choice(_ADJECTIVES), rng.choice(_NOUNS), rng.choice(_VERBS), "the",
+        rng.choice(_ADJECTIVES), rng.choice(_NOUNS), "near", rng.choice(_PLACES),
+        "after", rng.choice(_NOUNS), "and", rng.choice(_NOUNS), rng.choice(_VERBS),
+        str(rng.randint(2, 9999)), rng.choice(_NOUNS) + "s",
+    ]
+    return "The " + " ".join(words) + "."
+
+
+def synthetic_body(rng: Any, paragraphs: int = 3, sentences: int = 3) -> str:
+    """Prose-looking English from word banks: every story distinct, every line unique."""
+    return "\n\n".join(
+        " ".join(_sentence(rng) for _ in range(sentences)) for _ in range(paragraphs)
+    )
+
+
+def lightly_edited(text: str, rng: Any, edits: int = 2) -> str:
+    """A near duplicate: swap a few words, as a syndicating site's copy editor would."""
+    words = text.split(" ")
+    editable = [i for i, word in enumerate(words) if word.isalpha() and word.islower()]
+    for i in rng.sample(editable, edits):
+        words[i] = rng.choice([noun for noun in _NOUNS if noun != words[i]])
+    return " ".join(words)
+
+
+def synthetic_article(
+    article_id: str, text: str, *, source: str = "example.org", fetched_at: str | None = None
+) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "id": article_id,
+        "url": f"https://{source}/news/{article_id}",
+        "source": source,
+        "title": f"Story {article_id}",
+        "text": text,
+    }
+    if fetched_at is not None:
+        record["fetched_at"] = fetched_at
+    return record
+
+
+def restart_broker(broker: Broker, timeout: float = 120.0) -> None:
+    """Start a stopped broker again on the same data dir and ports (`kafka.sh restart`)."""
+    assert broker.directory is not None
+    subprocess.run(
+        ["bash", str(KAFKA_SH), "restart", str(broker.directory)],
+        check=True, capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def start_broker(directory: Path, **env: str) -> Broker:
+    """A dedicated broker; `env` passes kafka.sh options such as KAFKA_AUTO_CREATE_TOPICS."""
+    out = subprocess.run(
+        ["bash", str(KAFKA_SH), "start", str(directory), str(free_port()), str(free_port())],
+        check=True, capture_output=True, text=True, timeout=600, env={**os.environ, **env},
+    )
+    return Broker(bootstrap=out.stdout.strip().splitlines()[-1], directory=directory)
+
+
+def http_get(url: str, timeout: float = 3.0) -> tuple[int, str]:
+    """Status and body, also for 5xx answers (urllib raises on those)."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - local
+            return int(response.status), response.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as error:
+        return int(error.code), error.read().decode("utf-8", "replace")
+
+
+def metric_value(text: str, name: str, **labels: str) -> float | None:
+    """One sample from a Prometheus exposition, or None when it is absent."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return float(sample.value)
+    return None
+
+
+def wait_outputs(settings: Settings, at_least: int, timeout: float = 120.0) -> int:
+    """Block until `at_least` records sit on the output topics; return how many were seen."""
+    names = [settings.topics.clean, settings.topics.duplicates, settings.topics.rejected]
+
+    async def count() -> int:
+        seen = 0
+        async for _ in read_topics(settings, names, max_records=at_least, min_records=at_least,
+                                   idle_seconds=timeout, timeout_seconds=timeout):
+            seen += 1
+        return seen
+
+    return asyncio.run(count())
+
+
+def make_tls_files(directory: Path) -> Path:
+    """A throwaway CA and a broker certificate for 127.0.0.1 (openssl CLI), as kafka.sh
+    start-secure wants them: ca.pem, and broker.pem = PKCS#8 key + certificate."""
+    directory.mkdir(parents=True, exist_ok=True)
+
+    def run(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=directory)
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
+        "-days", "2", "-subj", "/CN=newsflow-test-ca")
+    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "broker.key", "-out", "broker.csr",
+        "-subj", "/CN=localhost")
+    (directory / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    run("x509", "-req", "-in", "broker.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+        "-CAcreateserial", "-out", "broker.crt", "-days", "2", "-extfile", "san.ext")
+    run("pkcs8", "-topk8", "-nocrypt", "-in", "broker.key", "-out", "broker.p8")
+    (directory / "broker.pem").write_text(
+        (directory / "broker.p8").read_text() + (directory / "broker.crt").read_text()
+    )
+    return directory
+
+
+def start_secure_broker(directory: Path, tls: Path, user: str, password: str) -> dict[str, str]:
+    """PLAINTEXT, SSL and SASL_SSL (PLAIN + SCRAM-SHA-512) listeners on one broker."""
+    out = subprocess.run(
+        ["bash", str(KAFKA_SH), "start-secure", str(directory), str(tls)],
+        check=True, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "KAFKA_SASL_USER": user, "KAFKA_SASL_PASSWORD": password},
+    )
+    return dict(line.split(" ", 1) for line in out.stdout.strip().splitlines()[-3:])
+
+
+async def produce_with(settings: Settings, topic: str, payloads: Iterable[bytes]) -> int:
+    """Like `produce`, with the settings' TLS/SASL options (the topic must exist)."""
+    from aiokafka import AIOKafkaProducer
+
+    from service.runtime.security import aiokafka_kwargs
+
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap,
+                                **aiokafka_kwargs(settings))
+    await producer.start()
+    try:
+        futures = [await producer.send(topic, payload) for payload in payloads]
+        await asyncio.gather(*futures)
+        return len(futures)
+    finally:
+        await producer.stop()
+
+
+async def collect_with(settings: Settings, expected: int, timeout: float = 120.0) -> list[Any]:
+    """The output topics' values, read with the settings' TLS/SASL options."""
+    from aiokafka import AIOKafkaConsumer
+
+    from service.runtime.security import aiokafka_kwargs
+
+    names = [settings.topics.clean, settings.topics.duplicates, settings.topics.rejected]
+    consumer = AIOKafkaConsumer(*names, bootstrap_servers=settings.kafka_bootstrap,
+                                auto_offset_reset="earliest", enable_auto_commit=False,
+                                **aiokafka_kwargs(settings))
+    await consumer.start()
+    values: list[Any] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while len(values) < expected and time.monotonic() < deadline:
+            for messages in (await consumer.getmany(timeout_ms=500)).values():
+                values.extend(orjson.loads(m.value) for m in messages)
+    finally:
+        await consumer.stop()
+    return values
+
+
+def listening_addresses(port: int) -> set[str]:
+    """Local IPv4/IPv6 addresses with a socket listening on `port` (from /proc/net)."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        path = Path(table)
+        if not path.exists():
+            continue
+        for line in path.read_text().splitlines()[1:]:
+            fields = line.split()
+            address, hex_port = fields[1].rsplit(":", 1)
+            if int(hex_port, 16) == port and fields[3] == "0A":  # 0A = LISTEN
+                found.add(address)
+    return found

@@ -6,6 +6,15 @@
 #   kafka.sh start DIR [PORT] [CTRL_PORT]   format DIR and start a broker in the background
 #   kafka.sh stop DIR                       stop the broker started in DIR
 #   kafka.sh wait PORT [SECONDS]            wait until the broker accepts connections
+#   kafka.sh restart DIR                    start a stopped broker again: same data, same ports
+#   kafka.sh start-secure DIR TLS_DIR       as start, plus SSL and SASL_SSL listeners; prints
+#                                           PLAINTEXT, SSL and SASL_SSL bootstrap lines
+#
+# Options (environment):
+#   KAFKA_AUTO_CREATE_TOPICS=false          refuse produce/metadata auto-creation (default true)
+#   start-secure reads TLS_DIR/broker.pem (PKCS#8 key + certificate chain, PEM) and
+#   TLS_DIR/ca.pem; KAFKA_SASL_USER and KAFKA_SASL_PASSWORD add one PLAIN and
+#   SCRAM-SHA-512 user on the SASL_SSL listener.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -37,9 +46,10 @@ sys.exit(f"kafka.sh: nothing listening on 127.0.0.1:{port}")
 PY
 }
 
-start() {
-  local dir="$1" port="${2:-$(free_port)}" ctrl="${3:-$(free_port)}"
-  fetch
+java_opts=(-Xms128m -Xmx512m -XX:+UseSerialGC -Dlog4j.configuration="file:$here/log4j.properties")
+
+write_properties() {
+  local dir="$1" port="$2" ctrl="$3"
   mkdir -p "$dir/data"
   cat > "$dir/server.properties" <<PROPS
 process.roles=broker,controller
@@ -52,7 +62,7 @@ controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 log.dirs=$dir/data
 num.partitions=1
-auto.create.topics.enable=true
+auto.create.topics.enable=${KAFKA_AUTO_CREATE_TOPICS:-true}
 offsets.topic.replication.factor=1
 offsets.topic.num.partitions=4
 transaction.state.log.replication.factor=1
@@ -67,22 +77,88 @@ log.segment.bytes=67108864
 num.network.threads=2
 num.io.threads=2
 PROPS
-  local cp="$libs/*"
-  local java_opts=(-Xms128m -Xmx512m -XX:+UseSerialGC -Dlog4j.configuration="file:$here/log4j.properties")
+}
+
+format_dir() {
+  local dir="$1"; shift
   local cluster
-  cluster="$(java "${java_opts[@]}" -cp "$cp" kafka.tools.StorageTool random-uuid)"
-  java "${java_opts[@]}" -cp "$cp" kafka.tools.StorageTool format -t "$cluster" \
-    -c "$dir/server.properties" >"$dir/format.log" 2>&1
-  nohup java "${java_opts[@]}" -cp "$cp" kafka.Kafka "$dir/server.properties" \
-    >"$dir/broker.log" 2>&1 &
+  cluster="$(java "${java_opts[@]}" -cp "$libs/*" kafka.tools.StorageTool random-uuid)"
+  java "${java_opts[@]}" -cp "$libs/*" kafka.tools.StorageTool format -t "$cluster" \
+    -c "$dir/server.properties" "$@" >"$dir/format.log" 2>&1
+}
+
+launch() {
+  local dir="$1" port
+  port="$(cat "$dir/port")"
+  nohup java "${java_opts[@]}" -cp "$libs/*" kafka.Kafka "$dir/server.properties" \
+    >>"$dir/broker.log" 2>&1 &
   echo $! >"$dir/broker.pid"
-  echo "$port" >"$dir/port"
   if ! wait_port "$port" 90; then
     tail -n 30 "$dir/broker.log" >&2
     stop "$dir"
     return 1
   fi
+}
+
+start() {
+  local dir="$1" port="${2:-$(free_port)}" ctrl="${3:-$(free_port)}"
+  fetch
+  write_properties "$dir" "$port" "$ctrl"
+  format_dir "$dir"
+  echo "$port" >"$dir/port"
+  launch "$dir"
   echo "127.0.0.1:$port"
+}
+
+restart() {
+  local dir="$1"
+  [ -f "$dir/server.properties" ] && [ -f "$dir/port" ] || {
+    echo "kafka.sh: $dir holds no broker; use start" >&2; return 1; }
+  if [ -f "$dir/broker.pid" ] && kill -0 "$(cat "$dir/broker.pid")" 2>/dev/null; then
+    echo "kafka.sh: the broker in $dir is still running" >&2; return 1
+  fi
+  launch "$dir"
+  echo "127.0.0.1:$(cat "$dir/port")"
+}
+
+start_secure() {
+  local dir="$1" tls="$2"
+  local port ctrl ssl sasl
+  port="$(free_port)"; ctrl="$(free_port)"; ssl="$(free_port)"; sasl="$(free_port)"
+  [ -f "$tls/broker.pem" ] && [ -f "$tls/ca.pem" ] || {
+    echo "kafka.sh: $tls needs broker.pem and ca.pem" >&2; return 1; }
+  fetch
+  write_properties "$dir" "$port" "$ctrl"
+  local user="${KAFKA_SASL_USER:-}" password="${KAFKA_SASL_PASSWORD:-}"
+  sed -i \
+    -e "s#^listeners=.*#listeners=PLAINTEXT://127.0.0.1:$port,SSL://127.0.0.1:$ssl,SASL_SSL://127.0.0.1:$sasl,CONTROLLER://127.0.0.1:$ctrl#" \
+    -e "s#^advertised.listeners=.*#advertised.listeners=PLAINTEXT://127.0.0.1:$port,SSL://127.0.0.1:$ssl,SASL_SSL://127.0.0.1:$sasl#" \
+    -e "s#^listener.security.protocol.map=.*#listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT#" \
+    "$dir/server.properties"
+  cat >> "$dir/server.properties" <<PROPS
+ssl.keystore.type=PEM
+ssl.keystore.location=$tls/broker.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=$tls/ca.pem
+ssl.client.auth=none
+ssl.endpoint.identification.algorithm=
+sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-512
+PROPS
+  local scram=()
+  if [ -n "$user" ]; then
+    cat >> "$dir/server.properties" <<PROPS
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$user="$password";
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+PROPS
+    chmod 600 "$dir/server.properties"
+    scram=(--add-scram "SCRAM-SHA-512=[name=$user,password=$password]")
+  fi
+  format_dir "$dir" "${scram[@]}"
+  echo "$port" >"$dir/port"
+  launch "$dir"
+  echo "PLAINTEXT 127.0.0.1:$port"
+  echo "SSL 127.0.0.1:$ssl"
+  echo "SASL_SSL 127.0.0.1:$sasl"
 }
 
 stop() {
@@ -101,7 +177,9 @@ cmd="${1:-}"; shift || true
 case "$cmd" in
   fetch) fetch ;;
   start) start "$@" ;;
+  restart) restart "$@" ;;
+  start-secure) start_secure "$@" ;;
   stop) stop "$@" ;;
   wait) wait_port "$@" ;;
-  *) sed -n '2,9p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,19p' "$0" >&2; exit 2 ;;
 esac

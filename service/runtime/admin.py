@@ -10,6 +10,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from service.runtime.security import aiokafka_kwargs
 from service.settings import Settings
 
 
@@ -33,18 +34,24 @@ class TopicInfo:
 def declared_topics(settings: Settings) -> dict[str, int]:
     """Every topic Newsflow reads or writes, with its partition count."""
     names = settings.topics
-    return {
+    declared = {
         names.raw: names.partitions,
         names.tagged: names.tagged_partitions,
         names.clean: names.partitions,
         names.duplicates: names.partitions,
         names.rejected: names.partitions,
     }
+    if settings.dedup.mode == "partitioned":  # scatter-gather hops (docs/SCALE_OUT.md)
+        declared[names.bands] = names.tagged_partitions
+        declared[names.answers] = names.tagged_partitions
+    return declared
 
 
 @asynccontextmanager
 async def _admin(settings: Settings) -> AsyncIterator[AIOKafkaAdminClient]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap, **aiokafka_kwargs(settings)
+    )
     await admin.start()
     try:
         yield admin
@@ -108,7 +115,9 @@ async def describe_topics(
 async def end_offsets(settings: Settings, partitions: dict[str, int]) -> dict[str, dict[int, int]]:
     """End offset per partition, read with a group-less consumer (nothing is committed)."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False
+        bootstrap_servers=settings.kafka_bootstrap,
+        enable_auto_commit=False,
+        **aiokafka_kwargs(settings),
     )
     await consumer.start()
     try:

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any, cast
 
 import faust
@@ -17,7 +17,6 @@ from service import metrics
 from service.models import Article, Origin, Rejected, TaggedArticle
 from service.pipeline import Pipeline, Routed, dump
 from service.runtime.app import Topics
-from service.runtime.tables import WriteBehindStore
 from service.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -28,47 +27,49 @@ def origin_of(event: EventT) -> Origin:
     return Origin(topic=message.topic, partition=message.partition, offset=message.offset)
 
 
+# Cleaning runs on the event loop (a thread only contended for the GIL and halved the
+# rate); the loop gets a turn at least this often, so heartbeats and sends keep flowing.
+SLICE_SECONDS = 0.02
+
+
 def register_agents(
     app: faust.App,
     topics: Topics,
     pipeline: Pipeline,
     settings: Settings,
-    boilerplate: WriteBehindStore,
 ) -> None:
-    # One thread keeps CPU-heavy extraction off the event loop, so heartbeats keep flowing.
-    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsflow-clean")
-
-    def prepare_timed(items: Sequence[tuple[bytes, Origin]]) -> list[TaggedArticle | Rejected]:
-        results = []
-        observe = metrics.STAGE_LATENCY.labels("prepare").observe
-        for payload, origin in items:
-            started = time.perf_counter()
-            results.append(pipeline.prepare(payload, origin))
-            observe(time.perf_counter() - started)
-        return results
-
     @app.agent(topics.raw, name="newsflow.prepare")
     async def prepare(stream: faust.StreamT[bytes]) -> None:
-        loop = asyncio.get_running_loop()
+        observe = metrics.STAGE_LATENCY.labels("prepare").observe
         async for events in _batches(stream, settings):
-            items = [(_payload(event), origin_of(event)) for event in events]
-            results = await loop.run_in_executor(executor, prepare_timed, items)
-            boilerplate.flush()
-            for event, result in zip(events, results, strict=True):
+            turn = time.perf_counter()
+            for event in events:
+                started = time.perf_counter()
+                result = pipeline.prepare(_payload(event), origin_of(event))
+                observe(time.perf_counter() - started)
                 timestamp = event.message.timestamp
                 if isinstance(result, Rejected):
                     await _publish(topics, pipeline.route_rejected(result), timestamp, "prepare")
-                    continue
-                await topics.tagged.send(
-                    key=result.id.encode("utf-8"), value=dump(result), timestamp=timestamp
-                )
-                metrics.MESSAGES.labels("prepare", "tagged").inc()
-                record_cleaning(result)
+                else:
+                    await topics.tagged.send(
+                        key=result.id.encode("utf-8"), value=dump(result), timestamp=timestamp
+                    )
+                    metrics.MESSAGES.labels("prepare", "tagged").inc()
+                    record_cleaning(result)
+                if time.perf_counter() - turn > SLICE_SECONDS:
+                    await asyncio.sleep(0)
+                    turn = time.perf_counter()
 
     @app.agent(topics.tagged, name="newsflow.dedup")
     async def dedup(stream: faust.StreamT[bytes]) -> None:
         observe = metrics.STAGE_LATENCY.labels("dedup").observe
+        restored_for = None
         async for events in _batches(stream, settings):
+            # Events flow only once Tables are restored; rebuild once per rebalance.
+            if restored_for != app.rebalancing_count:
+                restored_for = app.rebalancing_count
+                indexed = pipeline.restore_index()
+                logger.info("dedup index restored", extra={"articles": indexed})
             for event in events:
                 started = time.perf_counter()
                 routed = pipeline.finish_payload(_payload(event), origin_of(event))
@@ -93,14 +94,71 @@ def _payload(event: EventT) -> bytes:
     return value if isinstance(value, bytes) else bytes(value or b"")
 
 
+# Output topics whose last send failed outright; /readyz is 503 while any is listed.
+PUBLISH_FAILING: set[str] = set()
+# Per output topic: [deliveries pending, monotonic time the topic last made progress].
+_DELIVERY: dict[str, list[float]] = {}
+# A send waits this long for metadata and buffer space, and a topic whose deliveries make
+# no progress for this long is stalled (a missing topic, a denied ACL, a broker away).
+# faust's own limit is 20 minutes.
+PUBLISH_TIMEOUT_SECONDS = 10.0
+
+
+def stalled_topics() -> set[str]:
+    """Output topics that cannot be written now: readiness and backpressure use this."""
+    now = time.monotonic()
+    stalled = {
+        name
+        for name, (pending, since) in _DELIVERY.items()
+        if pending and now - since > PUBLISH_TIMEOUT_SECONDS
+    }
+    return stalled | PUBLISH_FAILING
+
+
+def _delivered(name: str, future: asyncio.Future[Any]) -> None:
+    state = _DELIVERY[name]
+    state[0], state[1] = state[0] - 1, time.monotonic()
+    if not future.cancelled() and future.exception() is not None:
+        metrics.PUBLISH_ERRORS.labels(name).inc()
+
+
 async def _publish(topics: Topics, routed: Routed, raw_timestamp: float, stage: str) -> None:
-    topic = topics.by_name[routed.topic]
-    try:
-        await topic.send(key=routed.key, value=routed.to_json(), timestamp=raw_timestamp)
-    except KafkaError:
-        metrics.PUBLISH_ERRORS.labels(routed.topic).inc()
-        raise
+    """Send one result, retrying until it is buffered, and hold back while the topic is
+    stalled: the input is never dropped, and its offset is committed only after the
+    producer flushed it."""
+    name = routed.topic
+    topic = topics.by_name[name]
+    backoff = 0.5
+    while True:
+        try:
+            future = await asyncio.wait_for(
+                topic.send(key=routed.key, value=routed.to_json(), timestamp=raw_timestamp),
+                PUBLISH_TIMEOUT_SECONDS,
+            )
+        except (KafkaError, TimeoutError) as exc:
+            metrics.PUBLISH_ERRORS.labels(name).inc()
+            if name not in PUBLISH_FAILING:
+                logger.warning("cannot publish to %s, retrying: %r", name, exc)
+            PUBLISH_FAILING.add(name)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 5.0)
+            continue
+        PUBLISH_FAILING.discard(name)
+        break
+    if isinstance(future, asyncio.Future):
+        state = _DELIVERY.setdefault(name, [0, time.monotonic()])
+        if not state[0]:
+            state[1] = time.monotonic()
+        state[0] += 1
+        future.add_done_callback(partial(_delivered, name))
     record_outcome(routed, stage, raw_timestamp)
+    if name in stalled_topics():
+        logger.warning("%s: deliveries stalled, holding back", name)
+        while name in stalled_topics():
+            metrics.PUBLISH_ERRORS.labels(name).inc()
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 5.0)
+        logger.warning("%s: deliveries flowing again", name)
 
 
 def record_cleaning(article: TaggedArticle) -> None:

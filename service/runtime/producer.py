@@ -9,6 +9,7 @@ import orjson
 from aiokafka import AIOKafkaProducer
 
 from service.runtime.admin import ensure_topics
+from service.runtime.security import aiokafka_kwargs
 from service.settings import Settings
 
 
@@ -32,6 +33,7 @@ async def produce_file(
     await ensure_topics(settings)
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.kafka_bootstrap,
+        **aiokafka_kwargs(settings),
         linger_ms=5,
         max_request_size=16 * 1024 * 1024,
         enable_idempotence=True,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
 
 import faust
@@ -40,50 +40,6 @@ def make_boilerplate_table(app: faust.App, settings: Settings) -> TableT:
         use_partitioner=True,
         help="Per-source line-hash windows for boilerplate learning.",
     )
-
-
-_DELETED = object()
-
-
-class WriteBehindStore(MutableMapping[str, Any]):
-    """Reads through to a Table; writes wait here until `flush()` on the event loop.
-
-    Cleaning runs in an executor thread, and a Table write sends a changelog record,
-    which must happen on the loop thread. The agent flushes after every batch.
-    """
-
-    def __init__(self, table: MutableMapping[str, Any]) -> None:
-        self._table = table
-        self._pending: dict[str, Any] = {}
-
-    def __getitem__(self, key: str) -> Any:
-        value = self._pending[key] if key in self._pending else self._table[key]
-        if value is _DELETED:
-            raise KeyError(key)
-        return value
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self._pending[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        self[key]  # raises KeyError when absent, like a dict
-        self._pending[key] = _DELETED
-
-    def __iter__(self) -> Iterator[str]:
-        raise TypeError("iterating a Table-backed store is not supported")
-
-    def __len__(self) -> int:
-        return len(self._table)
-
-    def flush(self) -> int:
-        written = len(self._pending)
-        for key, value in self._pending.items():
-            if value is _DELETED:
-                self._table.pop(key, None)
-            else:
-                self._table[key] = value
-        self._pending.clear()
-        return written
 
 
 class MeteredDedupIndex(DedupIndex):

@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer
 
+from service.runtime.security import aiokafka_kwargs
 from service.settings import Settings
 
 
@@ -35,6 +36,7 @@ async def read_topics(
     consumer = AIOKafkaConsumer(
         *topics,
         bootstrap_servers=settings.kafka_bootstrap,
+        **aiokafka_kwargs(settings),
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         isolation_level="read_committed",

@@ -153,6 +153,10 @@ class Deduplicator:
         tokens = _tokens(article.text)
         fp = _fingerprint(tokens)
         exact = index.doc(fp)
+        if exact is not None and exact.id == article.id:
+            # A replay after a crash between the `docs` and `ids` writes: it is the original.
+            index.ids[article.id] = fp
+            return Dedup(status="unique")
         if exact is not None:
             if abs(t - exact.t) <= self.window:
                 return self._duplicate(index, article.id, t, "duplicate", exact.id, 1.0)

@@ -270,3 +270,13 @@ def test_a_restored_index_rebuilds_bands_and_urls_from_the_durable_stores() -> N
         DedupConfig(threshold=0.99), now=T0,
     )
     assert same_url.status == "unique", "a different body at the same URL stays unique"
+
+
+def test_a_replay_after_a_crash_between_index_writes_is_still_the_original() -> None:
+    index = InMemoryDedupIndex()
+    first = deduplicate(article("orig", STORY, 0), index, CFG, now=T0)
+    del index.ids["orig"]  # the worker died after writing `docs`, before `ids`
+    again = deduplicate(article("orig", STORY, 0), index, CFG, now=T0)
+    assert first.status == again.status == "unique"
+    copy = deduplicate(article("copy", STORY, 1), index, CFG, now=T0)
+    assert (copy.status, copy.duplicate_of) == ("duplicate", "orig")

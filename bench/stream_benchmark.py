@@ -1,0 +1,312 @@
+"""Streaming through a real broker, one worker process (issue 8, part 2).
+
+    python -m bench.stream_benchmark                      # own broker, print the table
+    python -m bench.stream_benchmark --bootstrap HOST:PORT --write
+    python -m bench.stream_benchmark --variants newsflow,noop,patched-single-hop
+
+For each worker variant, in one run and on one broker: start the worker as a real
+subprocess (`python -m service worker`, env as tests/kafka.py isolated_env, log level
+WARNING), wait for /readyz, then
+  * throughput: produce a backlog of N synthetic text articles as fast as the client
+    goes and count outputs; rate = outputs / (last arrival - first arrival). Repeated
+    on fresh articles (a new seed each time, so dedup sees new text), median quoted.
+  * latency: produce at 50% of that variant's measured rate for a few seconds;
+    latency = arrival time at our consumer - the raw message's produce timestamp (both
+    the worker and the no-op copy the raw timestamp onto the output).
+The reference is bench/noop_app.py: faust's idiomatic passthrough agent on the same
+`make_app` settings. `patched-*` variants are the real Service with one runtime change
+applied by monkeypatch in the worker process (see PATCHES), to measure proposals
+before they are made in service/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.common import (
+    OutputReader,
+    WorkerProc,
+    machine_line,
+    median,
+    percentile,
+    produce_backlog,
+    produce_paced,
+    synthetic_payloads,
+    table,
+    write_section,
+)
+from service.runtime.admin import ensure_topics
+from service.settings import Settings
+from tests.kafka import Broker, free_port, isolated_env, settings_from
+
+VARIANT_ARGS: dict[str, list[str]] = {
+    "newsflow": ["service", "worker"],
+    "noop": ["bench.noop_app"],
+}
+
+
+@dataclass
+class CaseResult:
+    variant: str
+    workers: int
+    rates: list[float] = field(default_factory=list)
+    produce_rates: list[float] = field(default_factory=list)
+    paced_rate: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    hop_latencies: list[float] = field(default_factory=list)
+    delivered: int = 0
+    expected: int = 0
+
+    @property
+    def rate(self) -> float:
+        return median(self.rates)
+
+
+PayloadFn = Callable[[int, int], tuple[list[bytes], list[bytes] | None]]
+
+
+def text_payloads(count: int, seed: int) -> tuple[list[bytes], list[bytes] | None]:
+    return synthetic_payloads("text", count, seed=seed), None
+
+
+def split_variant(variant: str) -> tuple[str, dict[str, str]]:
+    """"newsflow+NEWSFLOW_BATCH_SIZE=64" -> ("newsflow", {"NEWSFLOW_BATCH_SIZE": "64"})."""
+    name, *assignments = variant.split("+")
+    return name, dict(a.split("=", 1) for a in assignments)
+
+
+def worker_args(variant: str) -> list[str]:
+    variant = split_variant(variant)[0]
+    if variant in VARIANT_ARGS:
+        return VARIANT_ARGS[variant]
+    return ["bench.stream_benchmark", "--serve", variant]
+
+
+def output_topics(settings: Settings) -> list[str]:
+    t = settings.topics
+    return [t.clean, t.duplicates, t.rejected]
+
+
+async def measure_backlog(
+    bootstrap: str, settings: Settings, payloads: Sequence[bytes], timeout: float,
+    topic: str | None = None, keys: Sequence[bytes | None] | None = None,
+) -> tuple[float, float, int]:
+    """(outputs/s, produce msgs/s, delivered) for one backlog."""
+    reader = OutputReader(bootstrap, output_topics(settings))
+    await reader.start()
+    try:
+        await reader.read(10**9, 0.3)  # skip whatever an earlier round left
+        reader.reset()
+        producing = asyncio.create_task(
+            produce_backlog(bootstrap, topic or settings.topics.raw, payloads, keys)
+        )
+        await reader.read(len(payloads), timeout)
+        produce_seconds = await producing
+    finally:
+        await reader.stop()
+    got = reader.arrivals
+    rate = (len(got) - 1) / (got[-1] - got[0]) if len(got) > 1 and got[-1] > got[0] else 0.0
+    return rate, len(payloads) / produce_seconds, len(got)
+
+
+async def measure_latency(
+    bootstrap: str, settings: Settings, payloads: Sequence[bytes], rate: float
+) -> tuple[OutputReader, int]:
+    reader = OutputReader(bootstrap, output_topics(settings), hop_topic=settings.topics.tagged)
+    await reader.start()
+    try:
+        await reader.read(10**9, 0.3)
+        reader.reset()
+        producing = asyncio.create_task(
+            produce_paced(bootstrap, settings.topics.raw, payloads, rate)
+        )
+        await reader.read(len(payloads), len(payloads) / rate + 30)
+        await producing
+    finally:
+        await reader.stop()
+    return reader, len(reader.arrivals)
+
+
+def run_case(
+    bootstrap: str, variant: str, log_dir: Path, *, workers: int = 1, partitions: int = 4,
+    backlog: int = 2000, repeats: int = 3, latency_seconds: float = 8.0,
+    env_extra: dict[str, str] | None = None, on_running: Callable[[list[int]], None] | None = None,
+    input_topic: str = "raw", payload_fn: PayloadFn | None = None,
+) -> CaseResult:
+    """Start `workers` processes of `variant` on fresh topics, measure, stop them."""
+    env = isolated_env(
+        bootstrap, NEWSFLOW_TOPICS__PARTITIONS=str(partitions), NEWSFLOW_LOG_LEVEL="WARNING",
+        **{**(env_extra or {}), **split_variant(variant)[1]},
+    )
+    settings = settings_from(env)
+    asyncio.run(ensure_topics(settings))
+    procs = [
+        WorkerProc(worker_args(variant), {**env, "NEWSFLOW_WEB_PORT": str(free_port())}, log_dir)
+        for _ in range(workers)
+    ]
+    result = CaseResult(variant, workers)
+    try:
+        for p in procs:
+            p.wait_ready()
+        if workers > 1:
+            time.sleep(3)  # let the group settle after the last join
+            for p in procs:
+                p.wait_ready()
+        make = payload_fn or text_payloads
+        topic = getattr(settings.topics, input_topic)
+        # A short unmeasured round first: metadata, first fetches, lazy model loads.
+        warm, warm_keys = make(200, 999)
+        asyncio.run(measure_backlog(bootstrap, settings, warm, 60, topic, warm_keys))
+        for rep in range(repeats):
+            payloads, keys = make(backlog, 1000 + rep)
+            if on_running is not None and rep == repeats - 1:
+                on_running([p.pid for p in procs])
+            rate, produced, got = asyncio.run(
+                measure_backlog(bootstrap, settings, payloads, backlog / 50 + 30, topic, keys)
+            )
+            result.rates.append(rate)
+            result.produce_rates.append(produced)
+            result.delivered += got
+            result.expected += len(payloads)
+            print(f"  {variant} x{workers} round {rep + 1}: {rate:,.0f}/s "
+                  f"(produced at {produced:,.0f}/s, {got}/{len(payloads)})", flush=True)
+        if latency_seconds > 0 and result.rate > 0:
+            result.paced_rate = result.rate / 2
+            n = max(50, int(result.paced_rate * latency_seconds))
+            payloads = synthetic_payloads("text", n, seed=5000)
+            reader, got = asyncio.run(
+                measure_latency(bootstrap, settings, payloads, result.paced_rate)
+            )
+            result.latencies, result.hop_latencies = reader.latencies, reader.hop_latencies
+            result.delivered += got
+            result.expected += n
+    finally:
+        for p in procs:
+            p.stop()
+    return result
+
+
+def row(r: CaseResult, ref: CaseResult | None) -> list[object]:
+    lat = r.latencies
+    return [
+        r.variant, r.workers, r.rate, f"{min(r.rates):,.0f}–{max(r.rates):,.0f}",
+        f"{r.rate / ref.rate:.2f}×" if ref and ref.rate else "-", median(r.produce_rates),
+        r.paced_rate, percentile(lat, 50) * 1e3 if lat else "-",
+        percentile(lat, 99) * 1e3 if lat else "-",
+        percentile(r.hop_latencies, 50) * 1e3 if r.hop_latencies else "-",
+        f"{r.delivered}/{r.expected}",
+    ]
+
+
+HEADERS = ["worker", "procs", "articles/s (median)", "range", "vs no-op", "backlog produced/s",
+           "paced at/s", "p50 ms", "p99 ms", "tagged-hop p50 ms", "delivered"]
+
+
+# --- patched workers: the real Service with one proposed runtime change ------------------
+
+
+def serve(variant: str) -> None:
+    """Run the real worker with PATCHES[variant] applied first (this process only)."""
+    import service.runtime.worker as worker_module
+    from bench import runtime_patches
+
+    runtime_patches.apply(variant.removeprefix("patched-"), worker_module)
+    from service.cli import main as cli_main
+
+    sys.argv = ["newsflow", "worker"]
+    cli_main()
+
+
+def py_spy(directory: Path, variant: str, seconds: float = 12.0) -> Callable[[list[int]], None]:
+    """Start `py-spy record` (collapsed stacks, all threads) on each worker pid."""
+    import shutil
+    import subprocess
+
+    exe = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    directory.mkdir(parents=True, exist_ok=True)
+
+    def start(pids: list[int]) -> None:
+        for pid in pids:
+            out = directory / f"{variant}-{pid}.txt"
+            subprocess.Popen(  # noqa: S603 - our own tool on our own child
+                [exe, "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate",
+                 "200", "--format", "raw", "--threads", "--nonblocking", "-o", str(out)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+        time.sleep(1.0)
+
+    return start
+
+
+class OwnBroker:
+    """One broker for the whole benchmark, unless --bootstrap points at one."""
+
+    def __init__(self, bootstrap: str | None) -> None:
+        self.bootstrap = bootstrap
+        self.broker: Broker | None = None
+
+    def __enter__(self) -> str:
+        if self.bootstrap:
+            return self.bootstrap
+        directory = Path(tempfile.mkdtemp(prefix="perf-kafka-"))
+        self.broker = Broker.start(directory)
+        return self.broker.bootstrap
+
+    def __exit__(self, *exc: object) -> None:
+        if self.broker is not None:
+            self.broker.stop()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--bootstrap", default=os.environ.get("NEWSFLOW_KAFKA_BOOTSTRAP"))
+    ap.add_argument("--variants", default="noop,newsflow",
+                    help="comma list: noop, newsflow, patched-NAME (bench/runtime_patches.py);"
+                    " append +ENV=VALUE to set worker env, e.g. newsflow+NEWSFLOW_BATCH_SIZE=64")
+    ap.add_argument("--backlog", type=int, default=2000)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--latency-seconds", type=float, default=8.0)
+    ap.add_argument("--write", action="store_true")
+    ap.add_argument("--profile", metavar="DIR",
+                    help="py-spy record each worker during the last round into DIR")
+    ap.add_argument("--serve", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.serve:
+        serve(args.serve)
+        return
+    machine = machine_line()
+    log_dir = Path(tempfile.mkdtemp(prefix="perf-stream-"))
+    results: list[CaseResult] = []
+    with OwnBroker(args.bootstrap) as bootstrap:
+        for variant in args.variants.split(","):
+            results.append(run_case(
+                bootstrap, variant, log_dir, backlog=args.backlog, repeats=args.repeats,
+                latency_seconds=args.latency_seconds,
+                on_running=py_spy(Path(args.profile), variant) if args.profile else None,
+            ))
+    ref = next((r for r in results if r.variant == "noop"), None)
+    out = table(HEADERS, [row(r, ref) for r in results])
+    print(machine)
+    print(out)
+    print("worker logs:", log_dir)
+    if args.write:
+        command = f"python -m bench.stream_benchmark --variants {args.variants} --write"
+        body = (
+            "## 2. Streaming, one worker, real broker\n\n"
+            f"`{command}` (backlog {args.backlog}, {args.repeats} rounds, latency at 50% "
+            f"for ~{args.latency_seconds:.0f} s): {machine}. Text input, 4 partitions, broker, "
+            "worker, producer and reader all on the same 2 cores.\n\n" + out + "\n"
+        )
+        print("wrote", write_section("stream", body))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,241 @@
+"""Faults on a real broker: a worker killed or stopped mid-stream, a broker restart, and
+an output topic that disappears. Every input must still come out; the figures printed
+here (re-emitted copies, recovery times) are the ones quoted in the ops notes."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import signal
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+
+from service.runtime.agents import PUBLISH_TIMEOUT_SECONDS
+from service.runtime.tail import Received
+from tests.kafka import (
+    Broker,
+    WorkerProcess,
+    collect,
+    http_get,
+    isolated_env,
+    metric_value,
+    produce,
+    restart_broker,
+    settings_from,
+    start_broker,
+    synthetic_article,
+    synthetic_body,
+    wait_outputs,
+)
+
+pytestmark = pytest.mark.integration
+
+
+def articles(count: int, prefix: str, seed: int = 7) -> list[bytes]:
+    """Small distinct text articles; ids are `prefix-N`, so every input can be traced."""
+    rng = random.Random(seed)
+    return [
+        orjson.dumps(
+            synthetic_article(
+                f"{prefix}-{i}", synthetic_body(rng, paragraphs=2, sentences=2),
+                source=f"site{i % 40}.example",
+            )
+        )
+        for i in range(count)
+    ]
+
+
+def input_id(record: Received) -> str:
+    """The input's id, for articles and for dead letters (whose payload is the input)."""
+    value = record.value
+    if "error" in value:
+        return str(orjson.loads(value["payload"])["id"])
+    return str(value["id"])
+
+
+def tally(records: list[Received], expected: list[str]) -> tuple[set[str], int, Counter[str]]:
+    """(lost ids, ids emitted more than once, outputs per topic suffix)."""
+    seen = Counter(input_id(r) for r in records)
+    lost = set(expected) - set(seen)
+    twice = sum(1 for n in seen.values() if n > 1)
+    return lost, twice, Counter(r.topic.rsplit(".", 1)[1] for r in records)
+
+
+def kill_midstream(
+    bootstrap: str, tmp_path: Path, guarantee: str, count: int = 10_000
+) -> tuple[set[str], int, float]:
+    env = isolated_env(bootstrap, NEWSFLOW_PROCESSING_GUARANTEE=guarantee)
+    settings = settings_from(env)
+    lines = articles(count, guarantee)
+    first = WorkerProcess(env, tmp_path / "worker-1.log").start()
+    second = WorkerProcess(env, tmp_path / "worker-2.log")
+    try:
+        first.wait_ready()
+        asyncio.run(produce(bootstrap, settings.topics.raw, lines,
+                            partitions=settings.topics.partitions))
+        seen = wait_outputs(settings, count // 3)
+        first.kill(signal.SIGKILL)
+        killed = time.monotonic()
+        assert seen >= count // 3
+        second.start()
+        second.wait_ready()
+        recovery = time.monotonic() - killed
+        records = asyncio.run(collect(settings, expected=count, timeout=240))
+    finally:
+        first.kill()
+        second.kill()
+    lost, twice, topics = tally(records, [orjson.loads(line)["id"] for line in lines])
+    print(f"\n[{guarantee}] SIGKILL after {seen} outputs: {len(records)} records for {count} "
+          f"inputs, lost={len(lost)}, emitted twice={twice}, by topic={dict(topics)}, "
+          f"kill->ready {recovery:.1f}s")
+    assert topics["rejected"] == 0, "the synthetic articles are all valid"
+    return lost, twice, recovery
+
+
+def test_sigkill_midstream_loses_nothing_at_least_once(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    lost, twice, _ = kill_midstream(kafka_bootstrap, tmp_path, "at_least_once")
+    assert not lost, f"{len(lost)} inputs lost, e.g. {sorted(lost)[:5]}"
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason="faust commits the transaction on its own timer, also in the middle of an agent's "
+    "batch: outputs of events whose offsets are not acked yet commit without them, and a "
+    "SIGKILL then re-emits them (0 and 613 of 10,000 measured). Needs a commit gate held "
+    "per batch by the agents; see WorkerTransaction in service/runtime/app.py.",
+)
+def test_sigkill_midstream_exactly_once(kafka_bootstrap: str, tmp_path: Path) -> None:
+    lost, twice, _ = kill_midstream(kafka_bootstrap, tmp_path, "exactly_once")
+    assert not lost, f"{len(lost)} inputs lost, e.g. {sorted(lost)[:5]}"
+    assert twice == 0, f"{twice} inputs emitted twice under exactly_once"
+
+
+@pytest.fixture
+def own_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    """A broker for one test: these tests stop it or refuse topic auto-creation."""
+    broker = start_broker(tmp_path_factory.mktemp("own-kafka"), KAFKA_AUTO_CREATE_TOPICS="false")
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+def test_sigterm_commits_and_exits_promptly(kafka_bootstrap: str, tmp_path: Path) -> None:
+    count = 3000
+    env = isolated_env(kafka_bootstrap)
+    settings = settings_from(env)
+    lines = articles(count, "term")
+    first = WorkerProcess(env, tmp_path / "worker-1.log").start()
+    second = WorkerProcess(env, tmp_path / "worker-2.log")
+    try:
+        first.wait_ready()
+        asyncio.run(produce(kafka_bootstrap, settings.topics.raw, lines))
+        wait_outputs(settings, count)
+        assert first.process is not None
+        started = time.monotonic()
+        first.process.send_signal(signal.SIGTERM)
+        code = first.process.wait(timeout=30)
+        stopped = time.monotonic() - started
+        second.start()
+        second.wait_ready()
+        records = asyncio.run(collect(settings, expected=count))
+    finally:
+        first.kill()
+        second.kill()
+    lost, twice, _ = tally(records, [orjson.loads(line)["id"] for line in lines])
+    print(f"\n[sigterm] exit code {code} after {stopped:.1f}s; restarted worker re-emitted "
+          f"{len(records) - count}")
+    assert stopped < 20, "SIGTERM must stop the worker within the session timeout or so"
+    assert not lost
+    assert len(records) - count <= 10, "a clean stop commits offsets: next worker re-emits ~0"
+
+
+def test_broker_restart_midstream_loses_nothing(own_broker: Broker, tmp_path: Path) -> None:
+    count = 4000
+    bootstrap = own_broker.bootstrap
+    env = isolated_env(bootstrap)
+    settings = settings_from(env)
+    lines = articles(count, "bounce")
+    worker = WorkerProcess(env, tmp_path / "worker.log").start()
+    try:
+        worker.wait_ready()
+        asyncio.run(produce(bootstrap, settings.topics.raw, lines[: count // 2]))
+        wait_outputs(settings, count // 4)
+        own_broker.stop()
+        time.sleep(20)
+        assert worker.process is not None and worker.process.poll() is None, worker.log()
+        restart_broker(own_broker)
+        back = time.monotonic()
+        asyncio.run(produce(bootstrap, settings.topics.raw, lines[count // 2:]))
+        worker.wait_ready(timeout=120)
+        ready_after = time.monotonic() - back
+        records = asyncio.run(collect(settings, expected=count, timeout=180))
+    finally:
+        worker.kill()
+    lost, twice, _ = tally(records, [orjson.loads(line)["id"] for line in lines])
+    print(f"\n[broker restart] broker down 20s; worker ready {ready_after:.1f}s after the broker "
+          f"came back; lost={len(lost)}, emitted twice={twice}")
+    assert not lost, f"{len(lost)} inputs lost, e.g. {sorted(lost)[:5]}"
+
+
+def test_missing_output_topic_is_not_ready_alerts_and_drops_nothing(
+    own_broker: Broker, tmp_path: Path
+) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    bootstrap = own_broker.bootstrap
+    env = isolated_env(bootstrap, NEWSFLOW_TOPICS__PARTITIONS="1")
+    settings = settings_from(env)
+    clean = settings.topics.clean
+    lines = articles(300, "gone")
+    worker = WorkerProcess(env, tmp_path / "worker.log").start()
+
+    async def admin(action: str) -> None:
+        client = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        await client.start()
+        try:
+            if action == "delete":
+                await client.delete_topics([clean])
+            else:
+                await client.create_topics([NewTopic(clean, 1, 1)])
+        finally:
+            await client.close()
+
+    def scrape() -> tuple[int, float]:
+        status, _ = http_get(f"http://127.0.0.1:{worker.web_port}/readyz")
+        _, text = http_get(f"http://127.0.0.1:{worker.web_port}/metrics")
+        errors = metric_value(text, "newsflow_publish_errors_total", topic=clean) or 0.0
+        return status, errors
+
+    try:
+        worker.wait_ready()
+        asyncio.run(admin("delete"))  # the broker refuses to auto-create it again
+        time.sleep(2)
+        asyncio.run(produce(bootstrap, settings.topics.raw, lines[:250], partitions=1))
+        time.sleep(PUBLISH_TIMEOUT_SECONDS + 2)  # the buffered sends have stalled by now
+        asyncio.run(produce(bootstrap, settings.topics.raw, lines[250:], partitions=1))
+        deadline = time.monotonic() + 60
+        status, errors = scrape()
+        while (status == 200 or errors == 0) and time.monotonic() < deadline:
+            time.sleep(1)
+            status, errors = scrape()
+        print(f"\n[missing topic] /readyz {status}, publish errors {errors:.0f}")
+        assert status == 503, "not ready while an output topic cannot be written"
+        assert errors >= 1, "newsflow_publish_errors_total{topic} counts the failures"
+        down = time.monotonic()
+        asyncio.run(admin("create"))
+        worker.wait_ready(timeout=90)
+        print(f"[missing topic] ready again {time.monotonic() - down:.1f}s after re-creation")
+        records = asyncio.run(collect(settings, expected=len(lines)))
+    finally:
+        worker.kill()
+    lost, _, topics = tally(records, [orjson.loads(line)["id"] for line in lines])
+    assert not lost, f"{len(lost)} inputs dropped while the topic was missing"
+    assert topics["rejected"] == 0, "an infrastructure fault never dead-letters an input"

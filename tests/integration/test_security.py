@@ -1,0 +1,107 @@
+"""TLS and SASL (SCRAM-SHA-512, PLAIN) to a real broker, configured only through
+NEWSFLOW_KAFKA_SECURITY__*; secrets stay out of logs and /metrics; endpoints bind to
+loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.test_faults import articles
+from tests.kafka import (
+    KAFKA_SH,
+    WorkerProcess,
+    collect_with,
+    http_get,
+    isolated_env,
+    listening_addresses,
+    make_tls_files,
+    produce_with,
+    settings_from,
+    start_secure_broker,
+)
+
+pytestmark = pytest.mark.integration
+
+USER = "newsflow"
+LOOPBACK = {"0100007F", "00000000000000000000000001000000"}  # 127.0.0.1 and ::1
+
+
+@pytest.fixture(scope="module")
+def secure_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, str],
+                                                                               Path, str]]:
+    import subprocess
+
+    base = tmp_path_factory.mktemp("secure-kafka")
+    tls = make_tls_files(base / "tls")
+    password = "pw-" + secrets.token_hex(12)
+    listeners = start_secure_broker(base / "broker", tls, USER, password)
+    try:
+        yield listeners, tls, password
+    finally:
+        subprocess.run(["bash", str(KAFKA_SH), "stop", str(base / "broker")], check=False)
+
+
+@pytest.mark.parametrize(
+    ("protocol", "mechanism"),
+    [("SSL", None), ("SASL_SSL", "SCRAM-SHA-512"), ("SASL_SSL", "PLAIN")],
+)
+def test_worker_runs_over_tls_and_sasl_without_leaking_secrets(
+    secure_broker: tuple[dict[str, str], Path, str], tmp_path: Path,
+    protocol: str, mechanism: str | None,
+) -> None:
+    listeners, tls, password = secure_broker
+    security = {
+        "NEWSFLOW_KAFKA_SECURITY__SECURITY_PROTOCOL": protocol,
+        "NEWSFLOW_KAFKA_SECURITY__SSL_CAFILE": str(tls / "ca.pem"),
+    }
+    if mechanism is not None:
+        security.update({
+            "NEWSFLOW_KAFKA_SECURITY__SASL_MECHANISM": mechanism,
+            "NEWSFLOW_KAFKA_SECURITY__USERNAME": USER,
+            "NEWSFLOW_KAFKA_SECURITY__PASSWORD": password,
+        })
+    env = isolated_env(listeners[protocol], NEWSFLOW_LOG_LEVEL="INFO",
+                       NEWSFLOW_TOPICS__PARTITIONS="1", **security)
+    settings = settings_from(env)
+    assert password not in repr(settings) and password not in str(settings.model_dump())
+    lines = articles(20, f"sec-{protocol}-{mechanism}")
+    worker = WorkerProcess(env, tmp_path / "worker.log").start()
+    try:
+        worker.wait_ready()
+        asyncio.run(produce_with(settings, settings.topics.raw, lines))
+        values = asyncio.run(collect_with(settings, expected=len(lines)))
+        status, metrics_text = http_get(f"http://127.0.0.1:{worker.web_port}/metrics")
+        bound = listening_addresses(worker.web_port)
+    finally:
+        worker.kill()
+    assert len(values) == len(lines)
+    assert status == 200 and "newsflow_" in metrics_text
+    assert password not in metrics_text
+    assert password not in worker.log_path.read_text(errors="replace")
+    assert bound and bound <= LOOPBACK, f"web/metrics endpoint listens on {bound}"
+
+
+def test_wrong_password_never_gets_ready(
+    secure_broker: tuple[dict[str, str], Path, str], tmp_path: Path
+) -> None:
+    listeners, tls, password = secure_broker
+    wrong = password + "-wrong"
+    env = isolated_env(
+        listeners["SASL_SSL"],
+        NEWSFLOW_KAFKA_SECURITY__SECURITY_PROTOCOL="SASL_SSL",
+        NEWSFLOW_KAFKA_SECURITY__SSL_CAFILE=str(tls / "ca.pem"),
+        NEWSFLOW_KAFKA_SECURITY__USERNAME=USER,
+        NEWSFLOW_KAFKA_SECURITY__PASSWORD=wrong,
+    )
+    worker = WorkerProcess(env, tmp_path / "worker.log").start()
+    try:
+        with pytest.raises(AssertionError):
+            worker.wait_ready(timeout=20)
+    finally:
+        worker.kill()
+    assert wrong not in worker.log_path.read_text(errors="replace")
