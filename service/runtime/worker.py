@@ -10,11 +10,10 @@ from prometheus_client import generate_latest
 from service import metrics
 from service.pipeline import Pipeline
 from service.runtime.admin import ensure_topics
-from service.runtime.agents import register_agents
+from service.runtime.agents import register_agents, stalled_topics
 from service.runtime.app import Topics, make_app, make_topics
 from service.runtime.tables import (
     MeteredDedupIndex,
-    WriteBehindStore,
     make_boilerplate_table,
     make_dedup_tables,
 )
@@ -32,14 +31,15 @@ class Service:
         self.app: faust.App = make_app(settings)
         self.topics: Topics = make_topics(self.app, settings)
         self.dedup_tables = make_dedup_tables(self.app, settings)
-        self.boilerplate = WriteBehindStore(make_boilerplate_table(self.app, settings))
-        self.pipeline = Pipeline(settings, MeteredDedupIndex(self.dedup_tables), self.boilerplate)
-        register_agents(self.app, self.topics, self.pipeline, settings, self.boilerplate)
+        self.boilerplate = make_boilerplate_table(self.app, settings)
+        index = MeteredDedupIndex(self.dedup_tables)
+        self.pipeline = Pipeline(settings, index, self.boilerplate)
+        register_agents(self.app, self.topics, self.pipeline, settings)
         self._register_pages()
 
     def is_ready(self) -> bool:
         app = self.app
-        if app.rebalancing or app.in_recovery:
+        if app.rebalancing or app.in_recovery or stalled_topics():
             return False
         try:
             assigned = bool(app.consumer.assignment())
