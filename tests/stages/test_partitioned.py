@@ -1,0 +1,301 @@
+"""Partitioned dedup's pure core: the rule, order independence, corrections, bounds.
+
+`corpus()` is also the input of tests/integration/test_partitioned_dedup.py and
+bench/partitioned_benchmark.py: stories from word banks written here, with exact,
+near and syndicated copies, ties, and copies that arrive before their original.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from service.models import Dedup, Language, TaggedArticle
+from service.settings import DedupConfig
+from service.stages.dedup import Deduplicator
+from service.stages.partitioned import (
+    BandStore,
+    Candidate,
+    Gatherer,
+    Journal,
+    LocalPartitionedDedup,
+    Verdict,
+    make_probe,
+    reference_verdicts,
+)
+
+T0 = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
+LANG = Language(code="en", confidence=1.0)
+
+_SUBJECTS = (
+    "the port authority", "a regional court", "the water board", "striking dockers",
+    "the city orchestra", "rail unions", "a mining cooperative", "the health ministry",
+    "fishing crews", "the planning office", "a school trust", "the lighthouse keepers",
+    "the airport operator", "tenant groups", "the weather service", "a seed bank",
+    "the border agency", "hill farmers", "the tram company", "a film archive",
+)
+_ACTIONS = (
+    "postponed a vote on", "published new figures for", "filed an appeal against",
+    "doubled its budget for", "opened an inquiry into", "signed a deal covering",
+    "warned about delays to", "scrapped plans for", "held talks over", "approved funding for",
+    "questioned the cost of", "rejected a bid for", "announced a review of",
+)
+_OBJECTS = (
+    "the northern ring road", "winter ferry timetables", "a desalination plant",
+    "flood barriers on the estuary", "the old grain silos", "night bus routes",
+    "a cross-border power cable", "the hospital car park", "coastal wind turbines",
+    "a new cargo terminal", "rural broadband masts", "the cathedral roof", "river dredging",
+    "a hydrogen bus depot", "the harbour wall", "school meal contracts",
+)
+_TAILS = (
+    "officials said on {day}", "after months of dispute", "citing rising costs of {n} crowns",
+    "in a statement issued late on {day}", "despite objections from {n} residents",
+    "according to minutes seen by reporters", "ahead of elections in {month}",
+    "with work due to start in {month}", "following a survey of {n} households",
+)
+_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday")
+_MONTHS = ("March", "June", "September", "December")
+_SWAPS = {"said": "stated", "after": "following", "new": "fresh", "late": "early"}
+
+
+def _sentence(rng: random.Random) -> str:
+    tail = rng.choice(_TAILS).format(
+        day=rng.choice(_DAYS), n=rng.randint(12, 9800), month=rng.choice(_MONTHS)
+    )
+    text = f"{rng.choice(_SUBJECTS)} {rng.choice(_ACTIONS)} {rng.choice(_OBJECTS)}, {tail}."
+    return text[0].upper() + text[1:]
+
+
+def story(rng: random.Random, paragraphs: int = 3, sentences: int = 4) -> str:
+    return "\n\n".join(
+        " ".join(_sentence(rng) for _ in range(sentences)) for _ in range(paragraphs)
+    )
+
+
+def near_copy(text: str, rng: random.Random) -> str:
+    """A copy editor's pass: a byline, a few words swapped."""
+    words = text.split(" ")
+    for i, word in enumerate(words):
+        if word in _SWAPS and rng.random() < 0.5:
+            words[i] = _SWAPS[word]
+    return "By Staff Reporter\n\n" + " ".join(words)
+
+
+def syndicated(text: str, rng: random.Random) -> str:
+    paras = text.split("\n\n")
+    return f"OSLO (Wire) - {paras[0]}\n\n" + "\n\n".join(paras[1:]) + "\n\nEditing by Desk"
+
+
+def corpus(stories: int = 120, seed: int = 9) -> list[dict[str, Any]]:
+    """Raw articles in arrival order; `group` names the story, `kind` the copy type.
+
+    Mostly in fetched_at order, but about 1 in 12 copies of a story arrives *before*
+    the story's earliest article (a late original), and some share a fetched_at second.
+    """
+    rng = random.Random(seed)
+    records: list[dict[str, Any]] = []
+    for s in range(stories):
+        text = story(rng)
+        base = rng.uniform(0, 6 * 3600)
+        kinds = ["original"] + rng.sample(
+            ["exact", "near", "syndicated", "near", "exact"], rng.randint(0, 3)
+        )
+        for c, kind in enumerate(kinds):
+            body = {
+                "original": text,
+                "exact": text.upper() if rng.random() < 0.3 else text,
+                "near": near_copy(text, rng),
+                "syndicated": syndicated(text, rng),
+            }[kind]
+            offset = 0 if c == 0 else rng.choice([0, rng.uniform(1, 3600)])
+            site = f"site{(s + 5 * c) % 13}.example"
+            records.append({
+                "id": f"s{s:03d}-{c}",
+                "url": f"https://{site}/story/{s}-{c}",
+                "source": site,
+                "title": f"Story {s}",
+                "text": body,
+                "fetched_at": (T0 + timedelta(seconds=int(base + offset))).isoformat(),
+                "group": f"s{s:03d}",
+                "kind": kind,
+            })
+    records.sort(key=lambda r: (r["fetched_at"], r["id"]))
+    late = [i for i, r in enumerate(records) if r["kind"] == "original" and rng.random() < 0.08]
+    for i in reversed(late):  # originals that arrive after (some of) their copies
+        record = records.pop(i)
+        records.insert(min(len(records), i + rng.randint(3, 40)), record)
+    return records
+
+
+def tagged(record: dict[str, Any]) -> TaggedArticle:
+    return TaggedArticle(
+        id=record["id"],
+        url=record["url"],
+        canonical_url=record["url"],
+        source=record["source"],
+        text=record["text"],
+        fetched_at=datetime.fromisoformat(record["fetched_at"]),
+        language=LANG,
+    )
+
+
+def final(local: LocalPartitionedDedup, first: dict[str, Dedup]) -> dict[str, Dedup]:
+    out = dict(first)
+    for correction in local.corrections:
+        out[correction.article_id] = correction.verdict.dedup()
+    return out
+
+
+CFG = DedupConfig()
+
+
+def test_sorted_input_needs_no_correction_and_matches_the_reference() -> None:
+    articles = sorted((tagged(r) for r in corpus()), key=lambda a: (a.fetched_at, a.id))
+    local = LocalPartitionedDedup(CFG)
+    got = {a.id: local.deduplicate(a) for a in articles}
+    assert local.corrections == []
+    assert got == reference_verdicts(articles, CFG)
+
+
+def test_late_arrivals_are_corrected_to_the_reference() -> None:
+    records = corpus()
+    local = LocalPartitionedDedup(CFG)
+    first = {r["id"]: local.deduplicate(tagged(r)) for r in records}
+    reference = reference_verdicts([tagged(r) for r in records], CFG)
+    assert first != reference, "the corpus must contain races"
+    assert local.corrections, "late originals must correct their copies"
+    for correction in local.corrections:  # corrections only ever add a duplicate mark
+        assert correction.verdict.status != "unique"
+        assert correction.previous.status == "unique" or (
+            correction.verdict.of_t, correction.verdict.duplicate_of
+        ) < (correction.previous.of_t, correction.previous.duplicate_of)
+    assert final(local, first) == reference
+
+
+def test_verdicts_are_right_and_no_story_is_lost() -> None:
+    records = corpus()
+    verdicts = reference_verdicts([tagged(r) for r in records], CFG)
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in records:
+        groups[r["group"]].append(r)
+    for members in groups.values():
+        members.sort(key=lambda r: (r["fetched_at"], r["id"]))
+        head, *copies = members
+        assert verdicts[head["id"]].status == "unique"
+        for copy in copies:
+            verdict = verdicts[copy["id"]]
+            assert verdict.status in ("duplicate", "near_duplicate"), (copy, verdict)
+            assert verdict.duplicate_of == head["id"]
+            if copy["kind"] == "exact" and head["text"].lower() == copy["text"].lower():
+                assert verdict.status == "duplicate" and verdict.similarity == 1.0
+    assert sum(v.status == "unique" for v in verdicts.values()) == len(groups)
+
+
+def simulate(records: list[dict[str, Any]], partitions: int, seed: int) -> dict[str, Dedup]:
+    """The worker's protocol over in-memory queues, delivered in a random interleaving:
+    probes to band partitions by key, answers and late notices to the id's partition."""
+    from service.runtime.partitioned import partition_of
+
+    rng = random.Random(seed)
+    dedup = Deduplicator(CFG)
+    journal: dict[str, Any] = {}
+    buckets: dict[str, Any] = {}
+    states: dict[str, Any] = {}
+    bands = [BandStore(buckets, Journal(journal, f"b{q}"), CFG) for q in range(partitions)]
+    gathers = [Gatherer(states, Journal(journal, f"d{p}"), CFG) for p in range(partitions)]
+    queues: dict[tuple[str, int], list[Any]] = defaultdict(list)
+    verdicts: dict[str, Dedup] = {}
+    for r in records:
+        probe = make_probe(tagged(r), dedup)
+        home = partition_of(probe.me.id, partitions)
+        parts: dict[int, list[str]] = defaultdict(list)
+        for key in probe.keys:
+            parts[partition_of(key, partitions)].append(key)
+        gathers[home].expect(probe, parts)
+        for q, keys in parts.items():
+            queues[("band", q)].append((probe.me, keys))
+    while any(queues.values()):
+        kind, q = rng.choice([k for k, v in queues.items() if v])
+        item = queues[(kind, q)].pop(0)
+        if kind == "band":
+            me, keys = item
+            offer = bands[q].offer(me, keys)
+            queues[("gather", partition_of(me.id, partitions))].append(("a", me.id, q, offer))
+            for later in offer.later:
+                queues[("gather", partition_of(later.id, partitions))].append(
+                    ("l", later.id, me)
+                )
+        else:
+            if item[0] == "a":
+                verdict = gathers[q].answer(item[1], item[2], item[3].earlier)
+                if verdict is not None:
+                    verdicts[item[1]] = verdict.dedup()
+            else:
+                correction = gathers[q].late(item[1], item[2])
+                if correction is not None:
+                    assert item[1] in verdicts
+                    verdicts[item[1]] = correction.verdict.dedup()
+    return verdicts
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_any_interleaving_over_partitions_converges_to_the_reference(seed: int) -> None:
+    records = corpus(stories=60, seed=seed)
+    reference = reference_verdicts([tagged(r) for r in records], CFG)
+    assert simulate(records, partitions=8, seed=seed) == reference
+
+
+def test_hot_bucket_is_capped_and_overflow_counted() -> None:
+    cfg = DedupConfig(max_candidates=4)
+    local = LocalPartitionedDedup(cfg)
+    text = story(random.Random(1))
+    for i in range(10):
+        article = TaggedArticle(
+            id=f"a{i}", text=text, fetched_at=T0 + timedelta(seconds=i), language=LANG
+        )
+        verdict = local.deduplicate(article)
+        assert verdict.status == ("unique" if i == 0 else "duplicate")
+        assert verdict.duplicate_of in (None, "a0")
+    stored = local.bands.buckets[next(k for k in local.bands.buckets if k.startswith("f:"))]
+    assert [v[1] for v in stored] == ["a0", "a1", "a2", "a3"]  # the earliest four
+    assert local.overflow >= 6
+
+
+def test_replayed_id_gets_its_first_verdict() -> None:
+    local = LocalPartitionedDedup(CFG)
+    text = story(random.Random(2))
+    a = TaggedArticle(id="a", text=text, fetched_at=T0, language=LANG)
+    b = TaggedArticle(id="b", text=text, fetched_at=T0 + timedelta(seconds=5), language=LANG)
+    assert local.deduplicate(a).status == "unique"
+    assert local.deduplicate(b).duplicate_of == "a"
+    assert local.deduplicate(a).status == "unique"
+    assert local.deduplicate(b).duplicate_of == "a"
+
+
+def test_window_expires_buckets_and_states() -> None:
+    cfg = DedupConfig(window_seconds=3600)
+    local = LocalPartitionedDedup(cfg)
+    text = story(random.Random(3))
+    old = TaggedArticle(id="old", text=text, fetched_at=T0, language=LANG)
+    new = TaggedArticle(id="new", text=text, fetched_at=T0 + timedelta(hours=3), language=LANG)
+    assert local.deduplicate(old).status == "unique"
+    assert local.deduplicate(new).status == "unique", "outside the window: not a copy"
+    for _ in range(200):  # each offer expires one journal chunk
+        other = TaggedArticle(
+            id=f"x{_}", text=story(random.Random(100 + _)),
+            fetched_at=T0 + timedelta(hours=3), language=LANG,
+        )
+        local.deduplicate(other)
+    assert all(v[1] != "old" for stored in local.bands.buckets.values() for v in stored)
+    assert "old" not in local.gather.states
+
+
+def test_candidate_round_trip_and_verdict_dump() -> None:
+    c = Candidate(5, "id", "fp", bytes(range(128)), None)
+    assert Candidate.load(c.dump()) == c
+    v = Verdict("near_duplicate", "x", 0.9, 3)
+    assert Verdict.load(v.dump()) == v
