@@ -149,6 +149,11 @@ def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     try:
         worker.wait_ready()
         prometheus, url = start_prometheus(tmp, f"127.0.0.1:{worker.web_port}")
+        # Traffic only after a first scrape, so rate() sees the counters move, and after
+        # the alert rules saw the worker up (absent(up) is briefly true before that).
+        probe = Stack(worker, env, url, Counter(), Counter(), 0)
+        wait_for(lambda: probe.query(f'up{{job="{JOB}"}} == 1'), what="a first scrape")
+        time.sleep(3)
         lines = inputs()
         asyncio.run(produce(kafka_bootstrap, settings.topics.raw, lines, partitions=1))
         records = asyncio.run(collect(settings, expected=len(lines)))
