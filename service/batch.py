@@ -9,8 +9,8 @@ from typing import BinaryIO
 
 import orjson
 
-from service.models import Origin
-from service.pipeline import Pipeline, Routed
+from service.models import Article, Origin
+from service.pipeline import Pipeline, Routed, corrected
 from service.settings import Settings
 from service.stages.index import InMemoryDedupIndex
 
@@ -22,9 +22,19 @@ def read_lines(stream: BinaryIO) -> Iterator[bytes]:
 
 
 def run(lines: Iterator[bytes], settings: Settings, source_name: str) -> Iterator[Routed]:
+    """One result per line, in order; in partitioned dedup mode, then the corrections a
+    late input caused, as the worker would publish them."""
     pipeline = Pipeline(settings, InMemoryDedupIndex())
+    published: dict[str, Routed] = {}
     for number, payload in enumerate(lines, start=1):
-        yield pipeline.process(payload, Origin(topic=source_name, line=number))
+        routed = pipeline.process(payload, Origin(topic=source_name, line=number))
+        if pipeline.partitioned is not None and isinstance(routed.value, Article):
+            published[routed.value.id] = routed
+        yield routed
+    if pipeline.partitioned is not None:
+        for correction in pipeline.partitioned.corrections:
+            original = published[correction.article_id]
+            yield corrected(original, correction, settings.topics.duplicates)
 
 
 def format_line(routed: Routed) -> bytes:
@@ -64,3 +74,4 @@ def process_file(
         else:
             out_stream.flush()
     return counts
+

@@ -101,6 +101,15 @@ class Dedup(BaseModel):
     similarity: float = Field(default=0.0, ge=0, le=1)
 
 
+class CorrectionInfo(BaseModel):
+    """Partitioned dedup only: this record replaces an earlier verdict for the same id."""
+
+    model_config = ConfigDict(frozen=True)
+
+    reason: Literal["late_copy"]
+    previous: Dedup
+
+
 class _ArticleBody(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -138,6 +147,10 @@ class Article(TaggedArticle):
     dedup: Dedup
     processed_at: datetime = Field(default_factory=utcnow)
     schema_version: str = SCHEMA_VERSION
+    correction: CorrectionInfo | None = Field(
+        default=None,
+        description="set on a re-published article whose verdict changed (partitioned mode)",
+    )
 
 
 class ErrorInfo(BaseModel):

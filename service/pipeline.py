@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 from service.errors import PayloadTooLarge, ProcessingFailed, Rejection, SchemaViolation
 from service.models import (
     Article,
+    CorrectionInfo,
     ErrorInfo,
     Origin,
     Rejected,
@@ -31,7 +32,7 @@ from service.stages.boilerplate import BoilerplateMemory
 from service.stages.clean import clean
 from service.stages.decode import decode
 from service.stages.dedup import DedupIndex, deduplicate, rebuild
-from service.stages.partitioned import LocalPartitionedDedup
+from service.stages.partitioned import Correction, LocalPartitionedDedup
 from service.stages.tag import Tagger
 
 logger = logging.getLogger(__name__)
@@ -181,3 +182,15 @@ def _utf8_or_none(data: bytes, *, may_end_mid_character: bool) -> str | None:
         except UnicodeDecodeError:
             continue
     return None
+
+
+def corrected(routed: Routed, correction: Correction, topic: str) -> Routed:
+    """Partitioned dedup: the article re-published with its new verdict and `correction`."""
+    assert isinstance(routed.value, Article)
+    value = routed.value.model_copy(
+        update={
+            "dedup": correction.verdict.dedup(),
+            "correction": CorrectionInfo(reason="late_copy", previous=correction.previous.dedup()),
+        }
+    )
+    return Routed(topic=topic, value=value, key=routed.key)

@@ -59,6 +59,8 @@ def isolated_env(bootstrap: str, **extra: str) -> dict[str, str]:
         "NEWSFLOW_TOPICS__CLEAN": f"t{run}.clean",
         "NEWSFLOW_TOPICS__DUPLICATES": f"t{run}.duplicates",
         "NEWSFLOW_TOPICS__REJECTED": f"t{run}.rejected",
+        "NEWSFLOW_TOPICS__BANDS": f"t{run}.bands",
+        "NEWSFLOW_TOPICS__ANSWERS": f"t{run}.answers",
         "NEWSFLOW_TOPICS__PARTITIONS": "4",
         "NEWSFLOW_SESSION_TIMEOUT_SECONDS": "6",
         "NEWSFLOW_WEB_PORT": str(free_port()),

@@ -12,12 +12,14 @@ from service.pipeline import Pipeline
 from service.runtime.admin import ensure_topics
 from service.runtime.agents import register_agents, stalled_topics
 from service.runtime.app import Topics, make_app, make_topics
+from service.runtime.partitioned import PartitionedDedup
 from service.runtime.tables import (
     MeteredDedupIndex,
     make_boilerplate_table,
     make_dedup_tables,
 )
 from service.settings import Settings
+from service.stages.index import InMemoryDedupIndex
 
 # aiohttp sets the charset itself and refuses one inside content_type.
 _EXPOSITION = "text/plain; version=0.0.4"
@@ -30,11 +32,14 @@ class Service:
         self.settings = settings
         self.app: faust.App = make_app(settings)
         self.topics: Topics = make_topics(self.app, settings)
-        self.dedup_tables = make_dedup_tables(self.app, settings)
+        partitioned = settings.dedup.mode == "partitioned"  # docs/SCALE_OUT.md
+        self.dedup_tables = {} if partitioned else make_dedup_tables(self.app, settings)
         self.boilerplate = make_boilerplate_table(self.app, settings)
-        index = MeteredDedupIndex(self.dedup_tables)
+        index = InMemoryDedupIndex() if partitioned else MeteredDedupIndex(self.dedup_tables)
         self.pipeline = Pipeline(settings, index, self.boilerplate)
         register_agents(self.app, self.topics, self.pipeline, settings)
+        if partitioned:  # replaces the single dedup agent with scatter/bands/decide
+            PartitionedDedup(self.app, self.topics, self.pipeline, settings)
         self._register_pages()
 
     def is_ready(self) -> bool:

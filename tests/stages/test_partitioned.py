@@ -126,7 +126,7 @@ def corpus(stories: int = 120, seed: int = 9) -> list[dict[str, Any]]:
     records.sort(key=lambda r: (r["fetched_at"], r["id"]))
     late = [i for i, r in enumerate(records) if r["kind"] == "original" and rng.random() < 0.08]
     for i in reversed(late):  # originals that arrive after (some of) their copies
-        record = records.pop(i)
+        record = {**records.pop(i), "late": True}
         records.insert(min(len(records), i + rng.randint(3, 40)), record)
     return records
 
