@@ -42,4 +42,4 @@ $BIN/newsflow tail "${NEWSFLOW_TOPICS__CLEAN:-articles.clean}" --json --max 1 \
   | $BIN/python -c 'import json,sys; print(json.dumps(json.loads(sys.stdin.read())["value"], indent=2, ensure_ascii=False))'
 
 echo "==> newsflow counters from /metrics"
-curl -fs "http://127.0.0.1:$NEWSFLOW_WEB_PORT/metrics" | grep -E '^newsflow_(messages|rejections)_total' || true
+curl -fs "http://127.0.0.1:$NEWSFLOW_WEB_PORT/metrics" | grep -E '^newsflow_(messages|rejections)_total' | grep -v ' 0.0$' || true
