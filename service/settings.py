@@ -57,7 +57,7 @@ class TagConfig(_Frozen):
     min_language_chars: int = Field(default=20, ge=0)
     min_language_confidence: float = Field(default=0.5, ge=0, le=1)
     section_model: Path | None = None
-    min_section_confidence: float = Field(default=0.3, ge=0, le=1)
+    min_section_confidence: float = Field(default=0.2, ge=0, le=1)
 
 
 class DedupConfig(_Frozen):
