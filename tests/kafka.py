@@ -344,28 +344,6 @@ async def produce_with(settings: Settings, topic: str, payloads: Iterable[bytes]
         await producer.stop()
 
 
-async def collect_with(settings: Settings, expected: int, timeout: float = 120.0) -> list[Any]:
-    """The output topics' values, read with the settings' TLS/SASL options."""
-    from aiokafka import AIOKafkaConsumer
-
-    from service.runtime.security import aiokafka_kwargs
-
-    names = [settings.topics.clean, settings.topics.duplicates, settings.topics.rejected]
-    consumer = AIOKafkaConsumer(*names, bootstrap_servers=settings.kafka_bootstrap,
-                                auto_offset_reset="earliest", enable_auto_commit=False,
-                                **aiokafka_kwargs(settings))
-    await consumer.start()
-    values: list[Any] = []
-    deadline = time.monotonic() + timeout
-    try:
-        while len(values) < expected and time.monotonic() < deadline:
-            for messages in (await consumer.getmany(timeout_ms=500)).values():
-                values.extend(orjson.loads(m.value) for m in messages)
-    finally:
-        await consumer.stop()
-    return values
-
-
 def listening_addresses(port: int) -> set[str]:
     """Local IPv4/IPv6 addresses with a socket listening on `port` (from /proc/net)."""
     found = set()

@@ -15,7 +15,7 @@ from tests.integration.test_faults import articles
 from tests.kafka import (
     KAFKA_SH,
     WorkerProcess,
-    collect_with,
+    collect,
     http_get,
     isolated_env,
     listening_addresses,
@@ -74,7 +74,7 @@ def test_worker_runs_over_tls_and_sasl_without_leaking_secrets(
     try:
         worker.wait_ready()
         asyncio.run(produce_with(settings, settings.topics.raw, lines))
-        values = asyncio.run(collect_with(settings, expected=len(lines)))
+        values = [r.value for r in asyncio.run(collect(settings, expected=len(lines)))]
         status, metrics_text = http_get(f"http://127.0.0.1:{worker.web_port}/metrics")
         bound = listening_addresses(worker.web_port)
     finally:
