@@ -41,6 +41,7 @@ def register_agents(
     @app.agent(topics.raw, name="newsflow.prepare")
     async def prepare(stream: faust.StreamT[bytes]) -> None:
         observe = metrics.STAGE_LATENCY.labels("prepare").observe
+        tagged = metrics.MESSAGES.labels("prepare", "tagged")
         async for events in _batches(stream, settings):
             turn = time.perf_counter()
             for event in events:
@@ -54,7 +55,7 @@ def register_agents(
                     await topics.tagged.send(
                         key=result.id.encode("utf-8"), value=dump(result), timestamp=timestamp
                     )
-                    metrics.MESSAGES.labels("prepare", "tagged").inc()
+                    tagged.inc()
                     record_cleaning(result)
                 if time.perf_counter() - turn > SLICE_SECONDS:
                     await asyncio.sleep(0)
