@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 import faust
 from faust.transport.consumer import TransactionManager
 
+from service.runtime.commits import CommitGate
 from service.runtime.security import faust_credentials
 from service.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -27,7 +31,7 @@ class Topics:
 
 
 class WorkerTransaction(TransactionManager):
-    """exactly_once with one Kafka transaction per worker.
+    """exactly_once with one Kafka transaction per worker, committed between batches.
 
     faust picks a transaction by the *destination* partition of each send, while it
     commits input offsets by *source* partition. Our prepare agent writes to a topic the
@@ -36,10 +40,11 @@ class WorkerTransaction(TransactionManager):
     Sends to outputs the app does not consume go out with no transaction at all. Here
     every send, changelog write and offset commit of the worker shares one transactional
     id, stable across restarts, so a restarted worker fences the killed one and aborts
-    its open transaction. One worker per app id: without KIP-447 fencing (aiokafka has
-    none) several workers would need one id each and could duplicate on rebalance.
-    Known gap: a SIGKILL still re-emits some outputs (0, 613 and ~1,900 of 10,000 in
-    four runs), so this is not yet exactly-once; see tests/integration/test_faults.py.
+    its open transaction. The commit waits at the `CommitGate` for the agents' open
+    batches and commits exactly the offsets they finished, so a transaction never holds
+    outputs whose inputs it does not commit. One worker per app id: without KIP-447
+    fencing (aiokafka has none) several workers would need one id each and could
+    duplicate on rebalance.
     """
 
     @property
@@ -48,6 +53,7 @@ class WorkerTransaction(TransactionManager):
 
     async def on_rebalance(self, assigned: Any, revoked: Any, newly_assigned: Any) -> None:
         if revoked:
+            CommitGate.of(self.app).forget(revoked)
             await self.producer.stop_transaction(self.transactional_id)
         if assigned:
             await self.producer.maybe_begin_transaction(self.transactional_id)
@@ -59,11 +65,22 @@ class WorkerTransaction(TransactionManager):
                                         transactional_id=self.transactional_id)
 
     async def commit(self, offsets: Any, start_new_transaction: bool = True) -> bool:
-        if offsets:
-            await self.producer.commit_transactions(
-                {self.transactional_id: offsets}, self.app.conf.id,
-                start_new_transaction=start_new_transaction,
-            )
+        # faust's `offsets` are what was acked when its timer fired; the gate gives what
+        # the finished batches reached once none is open, which is what the sends match.
+        gate = CommitGate.of(self.app)
+        async with gate.closed(self.app.consumer.assignment()) as finished:
+            if finished is None:
+                logger.error("a batch stopped halfway: not committing; the open "
+                             "transaction is aborted when the next worker starts")
+                return False
+            # Table changelog writes wait in faust's send_soon buffer: into this one.
+            await self.app.producer.buffer.flush()
+            if finished:
+                await self.producer.commit_transactions(
+                    {self.transactional_id: finished}, self.app.conf.id,
+                    start_new_transaction=start_new_transaction,
+                )
+                gate.committed(finished)
         return True
 
 
@@ -88,6 +105,9 @@ def make_app(settings: Settings, **overrides: Any) -> faust.App:
         # Match the broker's message.max.bytes (16 MiB): a big article must not crash an agent.
         producer_max_request_size=16 * 1024 * 1024,
         consumer_max_fetch_size=16 * 1024 * 1024,
+        # A deleted input topic drops out of the assignment; when it is created again the
+        # group rebalances only once the consumer's metadata shows it (faust: 5 minutes).
+        consumer_metadata_max_age_ms=30_000,
         stream_buffer_maxsize=max(4096, settings.batch_size * 4),
         web_enabled=True,
         web_bind=settings.web_host,

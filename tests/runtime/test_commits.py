@@ -1,0 +1,112 @@
+"""The commit gate: a commit never lands between a batch's outputs and its offsets."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from faust.types import TP
+
+from service.runtime.commits import CommitGate
+
+RAW0, RAW1, TAGGED0 = TP("raw", 0), TP("raw", 1), TP("tagged", 0)
+ALL = (RAW0, RAW1, TAGGED0)
+
+
+def events(tp: TP, *offsets: int) -> list[Any]:
+    return [SimpleNamespace(message=SimpleNamespace(tp=tp, offset=o)) for o in offsets]
+
+
+async def test_commit_waits_for_the_open_batch_and_gives_only_finished_offsets() -> None:
+    gate = CommitGate()
+    async with gate.batch(events(RAW0, 0, 1, 2)):
+        pass
+    release = asyncio.Event()
+    log: list[str] = []
+
+    async def slow_batch() -> None:
+        async with gate.batch(events(RAW1, 7, 8)):
+            log.append("batch started")
+            await release.wait()
+            log.append("batch done")
+
+    async def commit() -> dict[TP, int] | None:
+        async with gate.closed(ALL) as offsets:
+            log.append("commit")
+            return offsets
+
+    batch = asyncio.create_task(slow_batch())
+    await asyncio.sleep(0)
+    committing = asyncio.create_task(commit())
+    await asyncio.sleep(0.05)
+    assert log == ["batch started"], "the commit must wait while a batch is open"
+
+    async def late_batch() -> None:
+        async with gate.batch(events(RAW0, 3)):
+            log.append("late batch")
+
+    late = asyncio.create_task(late_batch())
+    await asyncio.sleep(0.05)
+    release.set()
+    offsets = await committing
+    await asyncio.gather(batch, late)
+    assert log == ["batch started", "batch done", "commit", "late batch"], (
+        "a batch that arrives while the commit waits runs after it, not inside it"
+    )
+    assert offsets == {RAW0: 3, RAW1: 9}
+
+
+async def test_committed_offsets_are_not_given_again_and_revoked_ones_are_dropped() -> None:
+    gate = CommitGate()
+    async with gate.batch(events(RAW0, 0, 1) + events(TAGGED0, 4)):
+        pass
+    async with gate.closed(ALL) as offsets:
+        assert offsets == {RAW0: 2, TAGGED0: 5}
+        gate.committed(offsets)
+    async with gate.batch(events(TAGGED0, 5)):
+        pass
+    async with gate.closed(ALL) as offsets:
+        assert offsets == {TAGGED0: 6}
+    gate.forget([TAGGED0])
+    async with gate.closed(ALL) as offsets:
+        assert offsets == {}
+    async with gate.batch(events(RAW1, 0)):
+        pass
+    async with gate.closed([RAW0]) as offsets:
+        assert offsets == {}, "offsets of partitions this worker no longer owns never commit"
+
+
+async def test_a_batch_that_fails_commits_none_of_its_offsets() -> None:
+    gate = CommitGate()
+    with pytest.raises(RuntimeError):
+        async with gate.batch(events(RAW0, 0, 1)):
+            raise RuntimeError("agent bug")
+    async with gate.closed(ALL) as offsets:
+        assert offsets == {}
+
+
+async def test_an_agent_cancelled_mid_batch_blocks_every_later_commit() -> None:
+    """Its generator is never resumed, so the batch stays open with part of its outputs
+    sent: committing would publish them without their offsets."""
+    gate = CommitGate()
+    entered = asyncio.Event()
+
+    async def batches() -> Any:
+        async with gate.batch(events(RAW0, 0)):
+            yield
+
+    async def agent() -> None:
+        async for _ in batches():
+            entered.set()
+            await asyncio.Event().wait()
+
+    task = asyncio.create_task(agent())
+    await entered.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert gate.open_batches == 1
+    async with gate.closed(ALL) as offsets:
+        assert offsets is None
