@@ -317,14 +317,22 @@ def make_tls_files(directory: Path) -> Path:
     return directory
 
 
-def start_secure_broker(directory: Path, tls: Path, user: str, password: str) -> dict[str, str]:
+def start_secure_broker(
+    directory: Path, tls: Path, user: str, password: str, **env: str
+) -> dict[str, str]:
     """PLAINTEXT, SSL and SASL_SSL (PLAIN + SCRAM-SHA-512) listeners on one broker."""
     out = subprocess.run(
         ["bash", str(KAFKA_SH), "start-secure", str(directory), str(tls)],
         check=True, capture_output=True, text=True, timeout=600,
-        env={**os.environ, "KAFKA_SASL_USER": user, "KAFKA_SASL_PASSWORD": password},
+        env={**os.environ, "KAFKA_SASL_USER": user, "KAFKA_SASL_PASSWORD": password, **env},
     )
     return dict(line.split(" ", 1) for line in out.stdout.strip().splitlines()[-3:])
+
+
+def kafka_acl(directory: Path, *args: str) -> None:
+    """Add or remove ACLs on the broker started in `directory` (kafka.sh acl)."""
+    subprocess.run(["bash", str(KAFKA_SH), "acl", str(directory), *args],
+                   check=True, capture_output=True, text=True, timeout=120)
 
 
 async def produce_with(settings: Settings, topic: str, payloads: Iterable[bytes]) -> int:

@@ -9,12 +9,17 @@
 #   kafka.sh restart DIR                    start a stopped broker again: same data, same ports
 #   kafka.sh start-secure DIR TLS_DIR       as start, plus SSL and SASL_SSL listeners; prints
 #                                           PLAINTEXT, SSL and SASL_SSL bootstrap lines
+#   kafka.sh acl DIR ARGS...                kafka-acls (AclCommand) against the broker in DIR,
+#                                           e.g. acl DIR --add --deny-principal User:x
+#                                           --operation Write --topic t
 #
 # Options (environment):
 #   KAFKA_AUTO_CREATE_TOPICS=false          refuse produce/metadata auto-creation (default true)
 #   start-secure reads TLS_DIR/broker.pem (PKCS#8 key + certificate chain, PEM) and
 #   TLS_DIR/ca.pem; KAFKA_SASL_USER and KAFKA_SASL_PASSWORD add one PLAIN and
-#   SCRAM-SHA-512 user on the SASL_SSL listener.
+#   SCRAM-SHA-512 user on the SASL_SSL listener. KAFKA_AUTHORIZER=true turns on ACLs
+#   (StandardAuthorizer; resources without ACLs stay open; the PLAINTEXT and SSL
+#   listeners' anonymous principal is a super user, so tests can manage ACLs there).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -144,6 +149,13 @@ ssl.client.auth=none
 ssl.endpoint.identification.algorithm=
 sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-512
 PROPS
+  if [ "${KAFKA_AUTHORIZER:-false}" = "true" ]; then
+    cat >> "$dir/server.properties" <<PROPS
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=true
+super.users=User:ANONYMOUS
+PROPS
+  fi
   local scram=()
   if [ -n "$user" ]; then
     cat >> "$dir/server.properties" <<PROPS
@@ -159,6 +171,12 @@ PROPS
   echo "PLAINTEXT 127.0.0.1:$port"
   echo "SSL 127.0.0.1:$ssl"
   echo "SASL_SSL 127.0.0.1:$sasl"
+}
+
+acl() {
+  local dir="$1"; shift
+  java -cp "$libs/*" kafka.admin.AclCommand \
+    --bootstrap-server "127.0.0.1:$(cat "$dir/port")" "$@"
 }
 
 stop() {
@@ -179,7 +197,8 @@ case "$cmd" in
   start) start "$@" ;;
   restart) restart "$@" ;;
   start-secure) start_secure "$@" ;;
+  acl) acl "$@" ;;
   stop) stop "$@" ;;
   wait) wait_port "$@" ;;
-  *) sed -n '2,19p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,25p' "$0" >&2; exit 2 ;;
 esac

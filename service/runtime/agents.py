@@ -6,17 +6,21 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, cast
 
 import faust
 from aiokafka.errors import KafkaError
+from faust.exceptions import ProducerSendError
 from faust.types import EventT
 
 from service import metrics
 from service.models import Article, Origin, Rejected, TaggedArticle
 from service.pipeline import Pipeline, Routed, dump
 from service.runtime.app import Topics
+from service.runtime.commits import CommitGate
 from service.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -52,9 +56,8 @@ def register_agents(
                 if isinstance(result, Rejected):
                     await _publish(topics, pipeline.route_rejected(result), timestamp, "prepare")
                 else:
-                    await topics.tagged.send(
-                        key=result.id.encode("utf-8"), value=dump(result), timestamp=timestamp
-                    )
+                    await _deliver(topics.tagged, result.id.encode("utf-8"), dump(result),
+                                   timestamp)
                     tagged.inc()
                     record_cleaning(result)
                 if time.perf_counter() - turn > SLICE_SECONDS:
@@ -84,10 +87,25 @@ def register_agents(
         metrics.record_consumer_lag(app.consumer, inputs)
 
 
-def _batches(stream: faust.StreamT[bytes], settings: Settings) -> AsyncIterator[Sequence[EventT]]:
-    # take_events keeps each event's offset, and acks the batch only once we are done.
+async def _batches(
+    stream: faust.StreamT[bytes], settings: Settings
+) -> AsyncIterator[Sequence[EventT]]:
+    """Batches of events. Each is held in the commit gate until the agent asks for the
+    next and Kafka acknowledged every record it sent (its `Outbox`).
+
+    take_events keeps each event's offset and acks the batch only once we are done."""
     concrete = cast(faust.Stream[bytes], stream)
-    return concrete.take_events(settings.batch_size, settings.batch_within_seconds)
+    gate = CommitGate.of(concrete.app)
+    async for events in concrete.take_events(settings.batch_size, settings.batch_within_seconds):
+        async with gate.batch(events):
+            outbox = Outbox()
+            _OUTBOX.set(outbox)
+            try:
+                yield events
+            finally:
+                # Not reset(token): a generator closed by the GC runs this in another context.
+                _OUTBOX.set(None)
+            await outbox.settle()
 
 
 def _payload(event: EventT) -> bytes:
@@ -95,8 +113,10 @@ def _payload(event: EventT) -> bytes:
     return value if isinstance(value, bytes) else bytes(value or b"")
 
 
-# Output topics whose last send failed outright; /readyz is 503 while any is listed.
+# Output topics whose last send failed outright or whose last delivery Kafka refused;
+# /readyz is 503 while any is listed.
 PUBLISH_FAILING: set[str] = set()
+DELIVERY_FAILING: set[str] = set()
 # Per output topic: [deliveries pending, monotonic time the topic last made progress].
 _DELIVERY: dict[str, list[float]] = {}
 # A send waits this long for metadata and buffer space, and a topic whose deliveries make
@@ -105,8 +125,9 @@ _DELIVERY: dict[str, list[float]] = {}
 PUBLISH_TIMEOUT_SECONDS = 10.0
 
 
-def stalled_topics() -> set[str]:
-    """Output topics that cannot be written now: readiness and backpressure use this."""
+def _unwritable() -> set[str]:
+    """Topics to hold back on: sends not even buffered, or deliveries making no progress.
+    (A refused delivery is not one: its batch's Outbox sends it again.)"""
     now = time.monotonic()
     stalled = {
         name
@@ -116,27 +137,89 @@ def stalled_topics() -> set[str]:
     return stalled | PUBLISH_FAILING
 
 
+def stalled_topics() -> set[str]:
+    """Output topics that cannot be written now: /readyz is 503 while any is listed."""
+    return _unwritable() | DELIVERY_FAILING
+
+
 def _delivered(name: str, future: asyncio.Future[Any]) -> None:
     state = _DELIVERY[name]
     state[0], state[1] = state[0] - 1, time.monotonic()
-    if not future.cancelled() and future.exception() is not None:
+    if future.cancelled() or future.exception() is not None:
         metrics.PUBLISH_ERRORS.labels(name).inc()
+        DELIVERY_FAILING.add(name)
+    else:
+        DELIVERY_FAILING.discard(name)
+
+
+@dataclass
+class _Sent:
+    topic: faust.TopicT
+    key: bytes | None
+    value: bytes
+    timestamp: float | None
+    future: asyncio.Future[Any]
+
+    def failed(self) -> bool:
+        return self.future.cancelled() or self.future.exception() is not None
+
+
+class Outbox:
+    """The records one batch sent. The batch counts as done (its offsets may commit) only
+    once Kafka acknowledged all of them. A delivery Kafka refuses for good (a denied
+    ACL, a topic deleted under the producer) would otherwise be dropped while its input's
+    offset commits; here it is sent again until it lands, and the partition waits."""
+
+    def __init__(self) -> None:
+        self._sent: list[_Sent] = []
+
+    def track(self, sent: _Sent) -> None:
+        self._sent.append(sent)
+
+    async def settle(self) -> None:
+        backoff = 0.5
+        while self._sent:
+            await asyncio.wait([sent.future for sent in self._sent])
+            failed = [sent for sent in self._sent if sent.failed()]
+            self._sent = []
+            if not failed:
+                return
+            name = failed[0].topic.get_topic_name()
+            logger.warning("%d deliveries to %s refused (%r), sending again", len(failed), name,
+                           None if failed[0].future.cancelled() else failed[0].future.exception())
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 5.0)
+            for sent in failed:
+                # Outside the batch's context now: track the new attempt here.
+                future = await _deliver(sent.topic, sent.key, sent.value, sent.timestamp)
+                if future is not None:
+                    self.track(_Sent(sent.topic, sent.key, sent.value, sent.timestamp, future))
+
+
+_OUTBOX: ContextVar[Outbox | None] = ContextVar("newsflow_outbox", default=None)
 
 
 async def _publish(topics: Topics, routed: Routed, raw_timestamp: float, stage: str) -> None:
-    """Send one result, retrying until it is buffered, and hold back while the topic is
+    await _deliver(topics.by_name[routed.topic], routed.key, routed.to_json(), raw_timestamp)
+    record_outcome(routed, stage, raw_timestamp)
+
+
+async def _deliver(
+    topic: faust.TopicT, key: bytes | None, value: bytes, timestamp: float | None
+) -> asyncio.Future[Any] | None:
+    """Send one record, retrying until it is buffered, and hold back while the topic is
     stalled: the input is never dropped, and its offset is committed only after the
-    producer flushed it."""
-    name = routed.topic
-    topic = topics.by_name[name]
+    producer flushed it. Every hop uses it, the internal `tagged` topic too."""
+    name = topic.get_topic_name()
     backoff = 0.5
     while True:
         try:
-            future = await asyncio.wait_for(
-                topic.send(key=routed.key, value=routed.to_json(), timestamp=raw_timestamp),
+            sent = await asyncio.wait_for(
+                topic.send(key=key, value=value, timestamp=timestamp),
                 PUBLISH_TIMEOUT_SECONDS,
             )
-        except (KafkaError, TimeoutError) as exc:
+        except (KafkaError, ProducerSendError, TimeoutError) as exc:
+            # faust wraps what aiokafka raises at send time (e.g. a topic the ACLs deny).
             metrics.PUBLISH_ERRORS.labels(name).inc()
             if name not in PUBLISH_FAILING:
                 logger.warning("cannot publish to %s, retrying: %r", name, exc)
@@ -146,20 +229,24 @@ async def _publish(topics: Topics, routed: Routed, raw_timestamp: float, stage: 
             continue
         PUBLISH_FAILING.discard(name)
         break
-    if isinstance(future, asyncio.Future):
+    future = sent if isinstance(sent, asyncio.Future) else None
+    if future is not None:
         state = _DELIVERY.setdefault(name, [0, time.monotonic()])
         if not state[0]:
             state[1] = time.monotonic()
         state[0] += 1
         future.add_done_callback(partial(_delivered, name))
-    record_outcome(routed, stage, raw_timestamp)
-    if name in stalled_topics():
+        outbox = _OUTBOX.get()
+        if outbox is not None:
+            outbox.track(_Sent(topic, key, value, timestamp, future))
+    if name in _unwritable():
         logger.warning("%s: deliveries stalled, holding back", name)
-        while name in stalled_topics():
+        while name in _unwritable():
             metrics.PUBLISH_ERRORS.labels(name).inc()
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 5.0)
         logger.warning("%s: deliveries flowing again", name)
+    return future
 
 
 def record_cleaning(article: TaggedArticle) -> None:

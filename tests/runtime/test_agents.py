@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -110,3 +111,46 @@ def _origin() -> Any:
     from service.models import Origin
 
     return Origin(topic="t", partition=0, offset=0)
+
+
+class RefusingTopic:
+    """A topic whose broker refuses the first `refusals` deliveries (say, a denied ACL)."""
+
+    def __init__(self, refusals: int) -> None:
+        self.refusals = refusals
+        self.attempts: list[bytes] = []
+        self.landed: list[bytes] = []
+
+    def get_topic_name(self) -> str:
+        return "unit.refusing"
+
+    async def send(self, *, key: Any, value: bytes, timestamp: Any) -> Any:
+        from aiokafka.errors import TopicAuthorizationFailedError
+
+        self.attempts.append(value)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        if len(self.attempts) <= self.refusals:
+            future.set_exception(TopicAuthorizationFailedError())
+        else:
+            self.landed.append(value)
+            future.set_result(None)
+        return future
+
+
+async def test_a_refused_delivery_is_sent_again_before_its_batch_counts_as_done() -> None:
+    from service.runtime import agents
+
+    topic = RefusingTopic(refusals=2)
+    outbox = agents.Outbox()
+    token = agents._OUTBOX.set(outbox)
+    try:
+        await agents._deliver(topic, b"k", b"one", None)  # type: ignore[arg-type]
+        await agents._deliver(topic, b"k", b"two", None)  # type: ignore[arg-type]
+    finally:
+        agents._OUTBOX.reset(token)
+    await asyncio.sleep(0)
+    assert "unit.refusing" in agents.stalled_topics(), "refused deliveries make it not ready"
+    await outbox.settle()
+    assert sorted(topic.landed) == [b"one", b"two"], "nothing refused is dropped"
+    assert len(topic.attempts) == 4
+    assert "unit.refusing" not in agents.stalled_topics()
