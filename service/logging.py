@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from typing import Any
 
 import orjson
@@ -27,9 +28,36 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(entry, default=str).decode()
 
 
+class RepeatFilter(logging.Filter):
+    """Let one copy of a repeated message through per window and count the rest.
+
+    While a topic is missing or denied, aiokafka logs the same error on every metadata
+    refresh, many times a second: the log fills and the first useful line scrolls away."""
+
+    def __init__(self, window_seconds: float = 30.0) -> None:
+        super().__init__()
+        self.window = window_seconds
+        self._seen: dict[tuple[str, str], list[float]] = {}  # key -> [first seen, repeats]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.name, record.getMessage())
+        now = time.monotonic()
+        seen = self._seen.get(key)
+        if seen is not None and now - seen[0] < self.window:
+            seen[1] += 1
+            return False
+        if seen is not None and seen[1]:
+            record.repeated = int(seen[1])  # copies dropped in the last window
+        if len(self._seen) > 1000:
+            self._seen.clear()
+        self._seen[key] = [now, 0]
+        return True
+
+
 def configure_logging(settings: Settings) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
+    handler.addFilter(RepeatFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level.upper())
