@@ -14,6 +14,19 @@ which is what keying each probe record by its band key would do, at 1/30 the mes
 
 Tables are keyed by bytes (raw serializer): a `str` key would be JSON-encoded, and its
 changelog partition would no longer match the topic partition of the same key.
+
+Durable state is small, and written once per batch (`WriteBehind`):
+
+- `probes`: per bands partition and input batch, the probes it took ([candidate, keys]),
+  keyed to hash to that partition. The buckets themselves are in memory, derived from
+  these records after every rebalance (`_restore`), like single mode's `bands` store.
+- `payloads`: per article, its JSON and candidate (the probe can be recomputed from it).
+- `verdicts`: per decided article, its verdict (rewritten by a correction).
+- `journal`: event-time hour chunks that expire the three above.
+
+Gather states are in memory too: after a rebalance a decided article gets its recorded
+verdict back, and an undecided one is reopened and its probe sent again; band
+partitions answer a probe they already hold with the same earlier set and no insert.
 """
 
 from __future__ import annotations
@@ -21,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import warnings
 from collections import defaultdict
 from collections.abc import Iterator, MutableMapping
 from functools import lru_cache
@@ -30,6 +44,7 @@ import faust
 import orjson
 from aiokafka.errors import KafkaError
 from aiokafka.partitioner import murmur2
+from faust.exceptions import AlreadyConfiguredWarning
 from faust.types import TableT
 from pydantic import ValidationError
 
@@ -48,19 +63,27 @@ from service.runtime.app import Topics
 from service.settings import Settings
 from service.stages.dedup import Deduplicator
 from service.stages.partitioned import (
+    EVICT_PER_CALL,
     BandStore,
     Candidate,
     Correction,
     Gatherer,
     Journal,
+    Probe,
     Verdict,
     make_probe,
+    probe_keys,
 )
 
 logger = logging.getLogger(__name__)
 
 SINGLE_DEDUP_AGENT = "newsflow.dedup"
-TABLES = ("buckets", "states", "payloads", "journal")
+# Standby replicas make every worker also consume every other worker's changelogs: with
+# two workers that cost ~15% more CPU per article (bench/results/partitioned.md). This
+# mode rebuilds its in-memory state from the changelogs after each rebalance anyway, so
+# a standby only shortens failover. Meant to become a setting (see docs/SCALE_OUT.md).
+STANDBY_REPLICAS = 0
+TABLES = ("probes", "payloads", "verdicts", "journal")
 
 
 def partition_of(key: str, partitions: int) -> int:
@@ -68,15 +91,18 @@ def partition_of(key: str, partitions: int) -> int:
     return int((murmur2(key.encode("utf-8")) & 0x7FFFFFFF) % partitions)
 
 
-@lru_cache(maxsize=65536)
-def salted(name: str, partition: int, partitions: int) -> str:
-    """`name` plus the smallest suffix that hashes to `partition` (journal keys)."""
-    salt = 0
+def salt(name: str, partition: int, partitions: int) -> str:
+    """`name` plus the smallest suffix that hashes to `partition`."""
+    n = 0
     while True:
-        key = f"{name}~{salt}"
+        key = f"{name}~{n}"
         if partition_of(key, partitions) == partition:
             return key
-        salt += 1
+        n += 1
+
+
+# Journal keys recur (one per hour and chunk), so they are worth caching.
+salted = lru_cache(maxsize=65536)(salt)
 
 
 class BytesKeyed(MutableMapping[str, Any]):
@@ -102,6 +128,54 @@ class BytesKeyed(MutableMapping[str, Any]):
 
     def __len__(self) -> int:
         return len(self._table)
+
+
+_GONE = object()
+
+
+class WriteBehind(MutableMapping[str, Any]):
+    """A store whose writes wait for `flush` (once per batch): a key rewritten several
+    times in a batch, like a journal chunk, costs one changelog record."""
+
+    def __init__(self, store: MutableMapping[str, Any]) -> None:
+        self._store = store
+        self._pending: dict[str, Any] = {}
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key in self._pending:
+            value = self._pending[key]
+            return default if value is _GONE else value
+        return self._store.get(key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        value = self.get(key, _GONE)
+        if value is _GONE:
+            raise KeyError(key)
+        return value
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._pending[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        if self.get(key, _GONE) is _GONE:
+            raise KeyError(key)
+        self._pending[key] = _GONE
+
+    def __iter__(self) -> Iterator[str]:
+        raise TypeError("iterating a write-behind store is not supported")
+
+    def __len__(self) -> int:
+        raise TypeError("the size of a write-behind store is not known")
+
+    def flush(self) -> int:
+        """Write what is pending to the store; returns the number of records written."""
+        pending, self._pending = self._pending, {}
+        for key, value in pending.items():
+            if value is _GONE:
+                self._store.pop(key, None)
+            else:
+                self._store[key] = value
+        return len(pending)
 
 
 def make_partitioned_tables(app: faust.App, settings: Settings) -> dict[str, TableT]:
@@ -133,15 +207,25 @@ class PartitionedDedup:
         names = settings.topics
         self.bands_topic = self._topic(names.bands)
         self.answers_topic = self._topic(names.answers)
+        if app.conf.table_standby_replicas != STANDBY_REPLICAS:
+            # Read by the assignor, which is built when the worker starts (after this);
+            # faust warns because the app's settings were read once at creation.
+            logger.info("partitioned dedup: table standby replicas set to %d", STANDBY_REPLICAS)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", AlreadyConfiguredWarning)
+                app.conf.table_standby_replicas = STANDBY_REPLICAS
         self.tables = make_partitioned_tables(app, settings)
-        self.buckets = BytesKeyed(self.tables["buckets"])
-        self.states = BytesKeyed(self.tables["states"])
-        self.payloads = BytesKeyed(self.tables["payloads"])
-        self.journal = BytesKeyed(self.tables["journal"])
+        self.stores = {name: WriteBehind(BytesKeyed(table)) for name, table in self.tables.items()}
+        self.probes = self.stores["probes"]
+        self.payloads = self.stores["payloads"]
+        self.verdicts = self.stores["verdicts"]
+        self.journal = self.stores["journal"]
         self._bands: dict[int, BandStore] = {}
         self._gathers: dict[int, Gatherer] = {}
+        self._resending: set[asyncio.Future[None]] = set()
         self._replace_single_agent()
         self._register()
+        app.on_rebalance_complete.connect(self._on_rebalance_complete)
 
     def _topic(self, name: str) -> faust.TopicT:
         return self.app.topic(
@@ -159,25 +243,102 @@ class PartitionedDedup:
         if self.app.agents.pop(SINGLE_DEDUP_AGENT, None) is None:
             raise RuntimeError(f"agent {SINGLE_DEDUP_AGENT!r} not found; cannot replace it")
 
-    def _journal_key(self, partition: int) -> Any:
+    def _journal(self, name: str, partition: int) -> Journal:
         n = self.n
-        return lambda name: salted(name, partition, n)
+        return Journal(self.journal, f"{name}{partition}", lambda key: salted(key, partition, n))
+
+    def _flush(self) -> None:
+        for store in self.stores.values():
+            store.flush()
+
+    # -- restore -----------------------------------------------------------------------
+
+    async def _on_rebalance_complete(
+        self, sender: Any, /, *args: Any, signal: Any, **kwargs: Any
+    ) -> None:
+        """Tables are restored and events not yet flowing: derive the in-memory state of
+        the partitions this worker now owns, and re-probe the undecided articles."""
+        assigned = self.app.assignor.assigned_actives()
+        bands_name = self.bands_topic.get_topic_name()
+        tagged_name = self.topics.tagged.get_topic_name()
+        self._bands.clear()
+        self._gathers.clear()
+        started = time.perf_counter()
+        self._restore_bands({tp.partition for tp in assigned if tp.topic == bands_name})
+        resend = self._restore_gathers({tp.partition for tp in assigned if tp.topic == tagged_name})
+        logger.info(
+            "partitioned dedup restored",
+            extra={"band_partitions": sorted(self._bands), "gather_partitions":
+                   sorted(self._gathers), "reprobed": sum(len(v) for v in resend.values()),
+                   "seconds": round(time.perf_counter() - started, 3)},
+        )
+        self._resend(resend)
+
+    def _restore_bands(self, partitions: set[int]) -> None:
+        taken: dict[int, list[tuple[Candidate, list[str]]]] = defaultdict(list)
+        if partitions:
+            for key, records in self.tables["probes"].items():
+                q = partition_of(key.decode("utf-8"), self.n)
+                if q in partitions:
+                    taken[q].extend((Candidate.load(me), keys) for me, keys in records)
+        for q in partitions:
+            store = self._bands[q] = BandStore(self.cfg)
+            for me, keys in sorted(taken[q], key=lambda probe: probe[0].order):
+                store.restore(me, keys)
+
+    def _restore_gathers(self, partitions: set[int]) -> dict[int, list[Any]]:
+        """Rebuild the gathers of `partitions`; returns the probes to send again."""
+        resend: dict[int, list[Any]] = defaultdict(list)
+        for p in partitions:
+            self._gathers[p] = self._new_gatherer(p)
+        if not partitions:
+            return resend
+        for key, held in self.tables["payloads"].items():
+            article_id = key.decode("utf-8")
+            p = partition_of(article_id, self.n)
+            if p not in partitions:
+                continue
+            me = Candidate.load(held[3])
+            probe = Probe(me, probe_keys(me, self.dedup))
+            by_partition = self._split(probe.keys)
+            recorded = self.verdicts.get(article_id)
+            verdict = None if recorded is None else Verdict.load(recorded)
+            self._gathers[p].restore(probe, by_partition, verdict)
+            if verdict is None:
+                for q, keys in by_partition.items():
+                    resend[q].append([held[3], keys])
+        return resend
+
+    def _resend(self, envelopes: dict[int, list[Any]]) -> None:
+        """Send the re-probes in the background: recovery must not wait on the producer.
+        If they are lost, the next restore sends them again."""
+        if envelopes:
+            task = asyncio.ensure_future(self._send_all(self.bands_topic, "p", envelopes))
+            self._resending.add(task)
+            task.add_done_callback(self._resending.discard)
+
+    def _new_gatherer(self, partition: int) -> Gatherer:
+        return Gatherer({}, self._journal("d", partition), self.cfg, self.payloads, self.verdicts)
 
     def band_store(self, partition: int) -> BandStore:
         store = self._bands.get(partition)
-        if store is None:
-            journal = Journal(self.journal, f"b{partition}", self._journal_key(partition))
-            store = self._bands[partition] = BandStore(self.buckets, journal, self.cfg)
+        if store is None:  # an event of a partition the last assignment did not list
+            self._restore_bands({partition})
+            store = self._bands[partition]
         return store
 
     def gatherer(self, partition: int) -> Gatherer:
         gather = self._gathers.get(partition)
-        if gather is None:
-            journal = Journal(self.journal, f"d{partition}", self._journal_key(partition))
-            gather = self._gathers[partition] = Gatherer(
-                self.states, journal, self.cfg, self.payloads
-            )
+        if gather is None:  # as in band_store
+            self._resend(self._restore_gathers({partition}))
+            gather = self._gathers[partition]
         return gather
+
+    def _split(self, keys: tuple[str, ...]) -> dict[int, list[str]]:
+        by_partition: dict[int, list[str]] = defaultdict(list)
+        for key in keys:
+            by_partition[partition_of(key, self.n)].append(key)
+        return by_partition
 
     # -- agents ----------------------------------------------------------------------
 
@@ -193,6 +354,7 @@ class PartitionedDedup:
                     started = time.perf_counter()
                     await self._scatter_one(event, envelopes)
                     observe(time.perf_counter() - started)
+                self._flush()
                 await self._send_all(self.bands_topic, "p", envelopes)
 
         @app.agent(self.bands_topic, name="newsflow.dedup.bands")
@@ -200,10 +362,16 @@ class PartitionedDedup:
             observe = metrics.STAGE_LATENCY.labels("dedup_bands").observe
             async for events in _batches(stream, settings):
                 envelopes: dict[int, list[Any]] = defaultdict(list)
+                taken: dict[int, list[Any]] = defaultdict(list)
+                first: dict[int, int] = {}
                 for event in events:
                     started = time.perf_counter()
-                    self._answer(event.message.partition, _payload(event), envelopes)
+                    q = event.message.partition
+                    first.setdefault(q, event.message.offset)
+                    self._answer(q, _payload(event), envelopes, taken[q])
                     observe(time.perf_counter() - started)
+                self._record_probes(taken, first)
+                self._flush()
                 await self._send_all(self.answers_topic, "o", envelopes)
 
         @app.agent(self.answers_topic, name="newsflow.dedup.decide")
@@ -211,6 +379,7 @@ class PartitionedDedup:
             async for events in _batches(stream, settings):
                 for event in events:
                     await self._decide(event.message.partition, _payload(event))
+                self._flush()
 
     async def _send_all(
         self, topic: faust.TopicT, field: str, envelopes: dict[int, list[Any]]
@@ -242,20 +411,22 @@ class PartitionedDedup:
             rejected = self.pipeline.reject(payload, origin, failure)
             await _publish(self.topics, self.pipeline.route_rejected(rejected), timestamp, "dedup")
             return
-        by_partition: dict[int, list[str]] = defaultdict(list)
-        for key in probe.keys:
-            by_partition[partition_of(key, self.n)].append(key)
+        by_partition = self._split(probe.keys)
         gather.expect(probe, by_partition)
-        self.payloads[article.id] = [payload.decode("utf-8"), timestamp, time.time()]
         me = probe.me.dump()
+        self.payloads[article.id] = [payload.decode("utf-8"), timestamp, time.time(), me]
         for partition, keys in by_partition.items():
             envelopes[partition].append([me, keys])
 
-    def _answer(self, partition: int, payload: bytes, envelopes: dict[int, list[Any]]) -> None:
+    def _answer(
+        self, partition: int, payload: bytes, envelopes: dict[int, list[Any]], taken: list[Any]
+    ) -> None:
         store = self.band_store(partition)
         for me_dump, keys in orjson.loads(payload)["p"]:
             me = Candidate.load(me_dump)
             offer = store.offer(me, keys)
+            if offer.inserted:
+                taken.append([me_dump, keys])
             if offer.overflow:
                 metrics.DEDUP_BUCKET_OVERFLOW.inc(offer.overflow)
             metrics.DEDUP_CANDIDATES.observe(len(offer.earlier))
@@ -264,6 +435,24 @@ class PartitionedDedup:
             )
             for later in offer.later:
                 envelopes[partition_of(later.id, self.n)].append(["l", later.id, me_dump])
+
+    def _record_probes(self, taken: dict[int, list[Any]], first: dict[int, int]) -> None:
+        """One durable record per bands partition per batch: the probes it newly took,
+        keyed by the batch's first offset there (a replayed batch rewrites the same key),
+        salted to hash to that partition; expired by the newest event time it holds."""
+        for q, probes in taken.items():
+            if not probes:
+                continue
+            key = salt(f"p{q}:{first[q]}", q, self.n)
+            self.probes[key] = probes
+            newest = max(me[0] for me, _ in probes)
+            journal = self._journal("b", q)
+            journal.file(newest, key)
+            cutoff = newest - int(self.cfg.window_seconds)
+            journal.evict(cutoff, self._expire_probes, EVICT_PER_CALL)
+
+    def _expire_probes(self, key: str) -> int:
+        return int(self.probes.pop(key, None) is not None)
 
     async def _decide(self, partition: int, payload: bytes) -> None:
         gather = self.gatherer(partition)
@@ -287,7 +476,7 @@ class PartitionedDedup:
         if held is None:  # pragma: no cover - payload written before the probes are sent
             logger.error("no payload for decided article %s", article_id)
             return
-        text, timestamp, scattered = held
+        text, timestamp, scattered = held[:3]
         metrics.STAGE_LATENCY.labels("dedup_gather").observe(max(time.time() - scattered, 0))
         article = TaggedArticle.model_validate_json(text)
         await _publish(self.topics, self._routed(article, verdict), timestamp, "dedup")
@@ -296,7 +485,7 @@ class PartitionedDedup:
         held = self.payloads.get(correction.article_id)
         if held is None:  # expired with its state: nothing left to correct
             return
-        text, timestamp, _ = held
+        text, timestamp = held[:2]
         routed = corrected(
             self._routed(TaggedArticle.model_validate_json(text), correction.verdict),
             correction,
@@ -332,4 +521,4 @@ async def _send_retrying(
             backoff = min(backoff * 2, 5.0)
 
 
-__all__ = ["PartitionedDedup", "partition_of", "salted"]
+__all__ = ["PartitionedDedup", "WriteBehind", "partition_of", "salt", "salted"]

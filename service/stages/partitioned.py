@@ -37,6 +37,7 @@ what keeps answers independent of arrival order. Overflow is counted, not stored
 from __future__ import annotations
 
 import base64
+from bisect import insort
 from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -69,6 +70,7 @@ __all__ = [
     "improve",
     "make_probe",
     "match",
+    "probe_keys",
     "reference_verdicts",
 ]
 
@@ -137,13 +139,17 @@ def make_probe(article: TaggedArticle, dedup: Deduplicator, now: datetime | None
     """Fingerprint, signature and keys, by dedup.py's own functions (never reimplemented)."""
     tokens = _tokens(article.text)
     fp = _fingerprint(tokens)
-    sig = dedup.signature(tokens)
-    url = _url_hash(article)
-    keys = band_keys(sig, dedup.bands, dedup.rows) + [f"f:{fp}"]
-    if url is not None:
-        keys.append(f"u:{url}")
-    me = Candidate(_event_time(article, now), article.id, fp, sig, url)
-    return Probe(me, tuple(dict.fromkeys(keys)))
+    me = Candidate(_event_time(article, now), article.id, fp, dedup.signature(tokens),
+                   _url_hash(article))
+    return Probe(me, probe_keys(me, dedup))
+
+
+def probe_keys(me: Candidate, dedup: Deduplicator) -> tuple[str, ...]:
+    """The bucket keys of a candidate: derived from it alone, so a restore needs no more."""
+    keys = band_keys(me.sig, dedup.bands, dedup.rows) + [f"f:{me.fp}"]
+    if me.url is not None:
+        keys.append(f"u:{me.url}")
+    return tuple(dict.fromkeys(keys))
 
 
 def match(me: Candidate, other: Candidate, cfg: DedupConfig) -> float | None:
@@ -160,10 +166,10 @@ def match(me: Candidate, other: Candidate, cfg: DedupConfig) -> float | None:
 
 def improve(me: Candidate, current: Verdict, other: Candidate, cfg: DedupConfig) -> Verdict | None:
     """The better verdict if `other` is an earlier match than `current`'s original."""
+    if current.duplicate_of is not None and (current.of_t, current.duplicate_of) <= other.order:
+        return None  # not earlier: no need to compare signatures
     score = match(me, other, cfg)
     if score is None:
-        return None
-    if current.duplicate_of is not None and (current.of_t, current.duplicate_of) <= other.order:
         return None
     status = "duplicate" if other.fp == me.fp else "near_duplicate"
     return Verdict(status, other.id, round(score, 4), other.t)
@@ -257,21 +263,28 @@ class Journal:
 
 @dataclass(slots=True)
 class Offer:
-    """What one partition answers to a probe: earlier entries, late-answered later ones."""
+    """What one partition answers to a probe: earlier entries, late-answered later ones.
+
+    `inserted` is False for a replayed probe already held: nothing new to make durable.
+    """
 
     earlier: list[Candidate] = field(default_factory=list)
     later: list[Candidate] = field(default_factory=list)
     overflow: int = 0
+    inserted: bool = False
 
 
 class BandStore:
-    """LSH, exact and URL buckets: key -> up to `max_candidates` entries, earliest first."""
+    """LSH, exact and URL buckets: key -> up to `max_candidates` entries, earliest first.
 
-    def __init__(
-        self, buckets: MutableMapping[str, Any], journal: Journal, cfg: DedupConfig
-    ) -> None:
-        self.buckets = buckets
-        self.journal = journal
+    The buckets are plain in-memory lists of `Candidate`: the worker derives them from a
+    compact durable record of the probes a partition took (`restore`), so an offer
+    costs no per-bucket serialisation and no changelog write per bucket.
+    """
+
+    def __init__(self, cfg: DedupConfig) -> None:
+        self.buckets: dict[str, list[Candidate]] = {}
+        self.journal = Journal({}, "b")
         self.cfg = cfg
         self.window = int(cfg.window_seconds)
 
@@ -282,48 +295,70 @@ class BandStore:
         late: set[str] = {me.id}
         cutoff = me.t - self.window
         for key in keys:
-            stored = self.buckets.get(key)
-            entries = [Candidate.load(v) for v in stored] if stored else []
-            live = [e for e in entries if e.t >= cutoff]
-            present = any(e.id == me.id for e in live)
+            live = self._live(key, cutoff)
             for e in live:
-                if e.order < me.order and e.id not in seen:
-                    seen.add(e.id)
-                    offer.earlier.append(e)
-                elif e.order > me.order and e.id not in late and e.t - me.t <= self.window:
-                    late.add(e.id)
+                if e.order < me.order:
+                    if e.id not in seen:
+                        seen.add(e.id)
+                        offer.earlier.append(e)
+                elif e.id not in late and e.t - me.t <= self.window:
+                    late.add(e.id)  # later in order, so it was answered already: a race
                     offer.later.append(e)
-            if not present:
-                live.append(me)
-                live.sort(key=lambda e: e.order)
-                if len(live) > self.cfg.max_candidates:
-                    offer.overflow += len(live) - self.cfg.max_candidates
-                    del live[self.cfg.max_candidates :]
-            if live != entries:
-                if live:
-                    self.buckets[key] = [e.dump() for e in live]
-                else:
-                    self.buckets.pop(key, None)
-                if not present:
-                    self.journal.file(me.t, key)
+            self._add(me, key, live, offer)
         self.journal.evict(cutoff, self._expire(cutoff), limit=EVICT_PER_CALL)
         return offer
+
+    def restore(self, me: Candidate, keys: Iterable[str]) -> None:
+        """Re-insert a probe this partition took before (a restore): no answer."""
+        cutoff = me.t - self.window
+        offer = Offer()
+        for key in keys:
+            self._add(me, key, self._live(key, cutoff), offer)
+
+    def _live(self, key: str, cutoff: int) -> list[Candidate]:
+        """The bucket, without entries older than `cutoff` (sorted: the oldest is first)."""
+        entries = self.buckets.get(key)
+        if not entries:
+            return []
+        if entries[0].t < cutoff:
+            entries = [e for e in entries if e.t >= cutoff]
+            if entries:
+                self.buckets[key] = entries
+            else:
+                del self.buckets[key]
+        return entries
+
+    def _add(self, me: Candidate, key: str, live: list[Candidate], offer: Offer) -> None:
+        """Put `me` into the bucket `live` in order, unless present; keep the earliest."""
+        if not live:
+            self.buckets[key] = [me]
+        elif any(e.id == me.id for e in live):
+            return
+        else:
+            insort(live, me, key=_order)
+            if len(live) > self.cfg.max_candidates:
+                offer.overflow += len(live) - self.cfg.max_candidates
+                del live[self.cfg.max_candidates :]
+        offer.inserted = True
+        self.journal.file(me.t, key)
 
     def _expire(self, cutoff: int) -> Callable[[str], int]:
         def expire(key: str) -> int:
             stored = self.buckets.get(key)
             if not stored:
                 return 0
-            kept = [v for v in stored if v[0] >= cutoff]
-            if len(kept) == len(stored):
-                return 0
+            kept = [e for e in stored if e.t >= cutoff]
             if kept:
                 self.buckets[key] = kept
             else:
-                self.buckets.pop(key, None)
+                del self.buckets[key]
             return len(stored) - len(kept)
 
         return expire
+
+
+def _order(c: Candidate) -> tuple[int, str]:
+    return (c.t, c.id)
 
 
 # -- the gather side ---------------------------------------------------------------
@@ -339,10 +374,14 @@ class Correction:
 
 
 class Gatherer:
-    """Per-article state keyed by id: {"me", "wait" (partitions yet to answer), "v"}.
+    """Per-article state keyed by id: {"me": Candidate, "wait": partitions yet to answer,
+    "v": Verdict so far}.
 
     `wait == []` means decided and published; the state is kept for the window, so a
     late candidate can still correct the verdict and a replayed id gets the same one.
+    `states` can be a plain dict: only `payloads` (written by the caller) and `verdicts`
+    (written here, once per decision or correction) need to be durable; `restore`
+    rebuilds the states from them, reopening the undecided ones.
     """
 
     def __init__(
@@ -351,11 +390,13 @@ class Gatherer:
         journal: Journal,
         cfg: DedupConfig,
         payloads: MutableMapping[str, Any] | None = None,
+        verdicts: MutableMapping[str, Any] | None = None,
     ) -> None:
         self.states = states
         self.journal = journal
-        # Held beside the state (the worker's article bodies), expired with it.
+        # Held beside the state (the worker's article bodies and verdicts), expired with it.
         self.payloads = payloads
+        self.verdicts = verdicts
         self.cfg = cfg
         self.window = int(cfg.window_seconds)
 
@@ -363,17 +404,27 @@ class Gatherer:
         state = self.states.get(article_id)
         if state is None or state["wait"]:
             return None
-        return Verdict.load(state["v"])
+        verdict: Verdict = state["v"]
+        return verdict
 
     def expect(self, probe: Probe, partitions: Iterable[int]) -> None:
         """Open (or reopen, on a replay of an undecided id) the gather for `probe`."""
         prior = self.states.get(probe.me.id)
-        verdict = prior["v"] if prior is not None else UNIQUE.dump()
+        verdict = prior["v"] if prior is not None else UNIQUE
         self.states[probe.me.id] = {
-            "me": probe.me.dump(),
+            "me": probe.me,
             "wait": sorted(set(partitions)),
             "v": verdict,
         }
+
+    def restore(self, probe: Probe, partitions: Iterable[int], verdict: Verdict | None) -> None:
+        """Rebuild one state from the durable records: decided if `verdict` was recorded,
+        else open and waiting for every partition again (the caller re-sends the probe;
+        band partitions answer a replayed probe with the same earlier set)."""
+        if verdict is None:
+            self.expect(probe, partitions)
+        else:
+            self.states[probe.me.id] = {"me": probe.me, "wait": [], "v": verdict}
 
     def answer(
         self, article_id: str, partition: int, candidates: Iterable[Candidate]
@@ -382,14 +433,16 @@ class Gatherer:
         state = self.states.get(article_id)
         if state is None or partition not in state["wait"]:
             return None  # a duplicate answer (replayed probe) or an expired article
-        me = Candidate.load(state["me"])
-        best = Verdict.load(state["v"])
+        me: Candidate = state["me"]
+        best: Verdict = state["v"]
         for other in candidates:
             best = improve(me, best, other, self.cfg) or best
         wait = [p for p in state["wait"] if p != partition]
-        self.states[article_id] = {"me": state["me"], "wait": wait, "v": best.dump()}
+        self.states[article_id] = {"me": me, "wait": wait, "v": best}
         if wait:
             return None
+        if self.verdicts is not None:
+            self.verdicts[article_id] = best.dump()
         self.journal.file(me.t, article_id)
         self.journal.evict(me.t - self.window, self._expire(me.t - self.window), EVICT_PER_CALL)
         return best
@@ -399,24 +452,27 @@ class Gatherer:
         state = self.states.get(article_id)
         if state is None:
             return None
-        me = Candidate.load(state["me"])
-        current = Verdict.load(state["v"])
+        me: Candidate = state["me"]
+        current: Verdict = state["v"]
         better = improve(me, current, other, self.cfg)
         if better is None:
             return None
-        self.states[article_id] = {**state, "v": better.dump()}
+        self.states[article_id] = {**state, "v": better}
         if state["wait"]:
             return None  # not yet published: the decision will carry it
+        if self.verdicts is not None:
+            self.verdicts[article_id] = better.dump()
         return Correction(article_id, current, better)
 
     def _expire(self, cutoff: int) -> Callable[[str], int]:
         def expire(article_id: str) -> int:
             state = self.states.get(article_id)
-            if state is None or state["wait"] or state["me"][0] >= cutoff:
+            if state is None or state["wait"] or state["me"].t >= cutoff:
                 return 0
             del self.states[article_id]
-            if self.payloads is not None:
-                self.payloads.pop(article_id, None)
+            for held in (self.payloads, self.verdicts):
+                if held is not None:
+                    held.pop(article_id, None)
             return 1
 
         return expire
@@ -435,9 +491,8 @@ class LocalPartitionedDedup:
     def __init__(self, cfg: DedupConfig) -> None:
         self.cfg = cfg
         self.dedup = Deduplicator(cfg)
-        journal: dict[str, Any] = {}
-        self.bands = BandStore({}, Journal(journal, "b"), cfg)
-        self.gather = Gatherer({}, Journal(journal, "d"), cfg)
+        self.bands = BandStore(cfg)
+        self.gather = Gatherer({}, Journal({}, "d"), cfg)
         self.corrections: list[Correction] = []
         self.overflow = 0
 

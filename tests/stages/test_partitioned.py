@@ -23,6 +23,7 @@ from service.stages.partitioned import (
     Gatherer,
     Journal,
     LocalPartitionedDedup,
+    Probe,
     Verdict,
     make_probe,
     reference_verdicts,
@@ -195,35 +196,74 @@ def test_verdicts_are_right_and_no_story_is_lost() -> None:
     assert sum(v.status == "unique" for v in verdicts.values()) == len(groups)
 
 
-def simulate(records: list[dict[str, Any]], partitions: int, seed: int) -> dict[str, Dedup]:
+def simulate(
+    records: list[dict[str, Any]], partitions: int, seed: int, crashes: int = 0
+) -> dict[str, Dedup]:
     """The worker's protocol over in-memory queues, delivered in a random interleaving:
-    probes to band partitions by key, answers and late notices to the id's partition."""
+    probes to band partitions by key, answers and late notices to the id's partition.
+
+    With `crashes`, the in-memory state (buckets, gather states) is lost that many times
+    at random points and rebuilt from what the worker keeps durable: the probes each
+    band partition took, the probes of the scattered articles and the recorded verdicts;
+    undecided articles are probed again. Messages not yet delivered stay queued."""
     from service.runtime.partitioned import partition_of
 
     rng = random.Random(seed)
     dedup = Deduplicator(CFG)
     journal: dict[str, Any] = {}
-    buckets: dict[str, Any] = {}
-    states: dict[str, Any] = {}
-    bands = [BandStore(buckets, Journal(journal, f"b{q}"), CFG) for q in range(partitions)]
-    gathers = [Gatherer(states, Journal(journal, f"d{p}"), CFG) for p in range(partitions)]
+    taken: dict[int, list[tuple[Candidate, list[str]]]] = defaultdict(list)
+    scattered: dict[str, Probe] = {}
+    recorded: dict[str, Any] = {}
     queues: dict[tuple[str, int], list[Any]] = defaultdict(list)
     verdicts: dict[str, Dedup] = {}
-    for r in records:
-        probe = make_probe(tagged(r), dedup)
-        home = partition_of(probe.me.id, partitions)
+
+    def split(probe: Probe) -> dict[int, list[str]]:
         parts: dict[int, list[str]] = defaultdict(list)
         for key in probe.keys:
             parts[partition_of(key, partitions)].append(key)
-        gathers[home].expect(probe, parts)
+        return parts
+
+    def fresh() -> tuple[list[BandStore], list[Gatherer]]:
+        return (
+            [BandStore(CFG) for _ in range(partitions)],
+            [Gatherer({}, Journal(journal, f"d{p}"), CFG, verdicts=recorded)
+             for p in range(partitions)],
+        )
+
+    bands, gathers = fresh()
+    for r in records:
+        probe = make_probe(tagged(r), dedup)
+        scattered[probe.me.id] = probe
+        parts = split(probe)
+        gathers[partition_of(probe.me.id, partitions)].expect(probe, parts)
         for q, keys in parts.items():
             queues[("band", q)].append((probe.me, keys))
+    total = sum(len(v) for v in queues.values())
+    crash_at = sorted(rng.sample(range(total // 4, total), crashes))
+    delivered = 0
     while any(queues.values()):
+        if crash_at and delivered == crash_at[0]:
+            crash_at.pop(0)
+            bands, gathers = fresh()
+            for q, probes in taken.items():
+                for me, keys in sorted(probes, key=lambda p: p[0].order):
+                    bands[q].restore(me, keys)
+            for article_id, probe in scattered.items():
+                v = recorded.get(article_id)
+                parts = split(probe)
+                home = gathers[partition_of(article_id, partitions)]
+                home.restore(probe, parts, None if v is None else Verdict.load(v))
+                if v is None:
+                    for q, keys in parts.items():
+                        queues[("band", q)].append((probe.me, keys))
+        delivered += 1
         kind, q = rng.choice([k for k, v in queues.items() if v])
         item = queues[(kind, q)].pop(0)
         if kind == "band":
             me, keys = item
             offer = bands[q].offer(me, keys)
+            if offer.inserted:
+                taken[q].append((me, keys))
             queues[("gather", partition_of(me.id, partitions))].append(("a", me.id, q, offer))
             for later in offer.later:
                 queues[("gather", partition_of(later.id, partitions))].append(
@@ -239,6 +279,7 @@ def simulate(records: list[dict[str, Any]], partitions: int, seed: int) -> dict[
                 if correction is not None:
                     assert item[1] in verdicts
                     verdicts[item[1]] = correction.verdict.dedup()
+    assert {k: Verdict.load(v).dedup() for k, v in recorded.items()} == verdicts
     return verdicts
 
 
@@ -247,6 +288,72 @@ def test_any_interleaving_over_partitions_converges_to_the_reference(seed: int) 
     records = corpus(stories=60, seed=seed)
     reference = reference_verdicts([tagged(r) for r in records], CFG)
     assert simulate(records, partitions=8, seed=seed) == reference
+
+
+@pytest.mark.parametrize("seed", [4, 5, 6])
+def test_state_rebuilt_from_durable_records_after_crashes_converges(seed: int) -> None:
+    records = corpus(stories=60, seed=seed)
+    reference = reference_verdicts([tagged(r) for r in records], CFG)
+    assert simulate(records, partitions=8, seed=seed, crashes=3) == reference
+
+
+def test_replayed_probe_gets_the_same_answer_and_is_not_inserted_twice() -> None:
+    dedup = Deduplicator(CFG)
+    rng = random.Random(7)
+    text = story(rng)
+    probes = [
+        make_probe(TaggedArticle(id=f"a{i}", text=body, fetched_at=T0 + timedelta(seconds=i),
+                                 language=LANG), dedup)
+        for i, body in enumerate([text, near_copy(text, rng), text])
+    ]
+    store = BandStore(CFG)
+    first = [store.offer(p.me, p.keys) for p in probes]
+    assert all(o.inserted for o in first)
+    sizes = {k: len(v) for k, v in store.buckets.items()}
+    again = store.offer(probes[1].me, probes[1].keys)
+    assert not again.inserted and again.overflow == 0
+    assert again.earlier == first[1].earlier and [c.id for c in again.earlier] == ["a0"]
+    assert {k: len(v) for k, v in store.buckets.items()} == sizes
+
+
+def test_restored_band_store_answers_like_the_original() -> None:
+    dedup = Deduplicator(CFG)
+    records = corpus(stories=30, seed=11)
+    probes = [make_probe(tagged(r), dedup) for r in records]
+    live, taken = BandStore(CFG), []
+    for p in probes[:-10]:
+        if live.offer(p.me, p.keys).inserted:
+            taken.append(p)
+    restored = BandStore(CFG)
+    for p in reversed(taken):  # restore order must not matter
+        restored.restore(p.me, p.keys)
+    assert restored.buckets == live.buckets
+    for p in probes[-10:]:
+        a, b = live.offer(p.me, p.keys), restored.offer(p.me, p.keys)
+        assert (a.earlier, a.later) == (b.earlier, b.later)
+
+
+def test_write_behind_collapses_rewrites_into_one_record_per_key() -> None:
+    from service.runtime.partitioned import WriteBehind
+
+    class Counting(dict[str, Any]):
+        writes = 0
+
+        def __setitem__(self, key: str, value: Any) -> None:
+            Counting.writes += 1
+            super().__setitem__(key, value)
+
+    table = Counting(old=1, gone=2)
+    store = WriteBehind(table)
+    for i in range(5):
+        store["chunk"] = [*store.get("chunk", []), i]
+    del store["gone"]
+    assert store.get("chunk") == [0, 1, 2, 3, 4] and store.get("gone") is None
+    assert store["old"] == 1 and "chunk" not in table and "gone" in table
+    assert store.flush() == 2
+    assert table == {"old": 1, "chunk": [0, 1, 2, 3, 4]} and Counting.writes == 1
+    with pytest.raises(KeyError):
+        del store["gone"]
 
 
 def test_hot_bucket_is_capped_and_overflow_counted() -> None:
