@@ -256,20 +256,28 @@ class PartitionedDedup:
     async def _on_rebalance_complete(
         self, sender: Any, /, *args: Any, signal: Any, **kwargs: Any
     ) -> None:
-        """Tables are restored and events not yet flowing: derive the in-memory state of
-        the partitions this worker now owns, and re-probe the undecided articles."""
+        """Tables are restored and new partitions not yet flowing: derive the in-memory
+        state of the partitions this worker gained, and re-probe their undecided
+        articles. Partitions it kept keep their state: a batch of theirs may still be in
+        flight (faust does not pause the agents of partitions that are not revoked)."""
         assigned = self.app.assignor.assigned_actives()
         bands_name = self.bands_topic.get_topic_name()
         tagged_name = self.topics.tagged.get_topic_name()
-        self._bands.clear()
-        self._gathers.clear()
+        bands = {tp.partition for tp in assigned if tp.topic == bands_name}
+        gathers = {tp.partition for tp in assigned if tp.topic == tagged_name}
+        for q in set(self._bands) - bands:
+            del self._bands[q]
+        for p in set(self._gathers) - gathers:
+            del self._gathers[p]
         started = time.perf_counter()
-        self._restore_bands({tp.partition for tp in assigned if tp.topic == bands_name})
-        resend = self._restore_gathers({tp.partition for tp in assigned if tp.topic == tagged_name})
+        gained_bands, gained_gathers = bands - set(self._bands), gathers - set(self._gathers)
+        self._restore_bands(gained_bands)
+        resend = self._restore_gathers(gained_gathers)
         logger.info(
-            "partitioned dedup restored",
-            extra={"band_partitions": sorted(self._bands), "gather_partitions":
-                   sorted(self._gathers), "reprobed": sum(len(v) for v in resend.values()),
+            "partitioned dedup restored after rebalance %d", self.app.rebalancing_count,
+            extra={"band_partitions": sorted(gained_bands),
+                   "gather_partitions": sorted(gained_gathers),
+                   "reprobed": sum(len(v) for v in resend.values()),
                    "seconds": round(time.perf_counter() - started, 3)},
         )
         self._resend(resend)
