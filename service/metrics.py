@@ -115,6 +115,12 @@ PUBLISH_ERRORS = Counter(
     ["topic"],
     registry=REGISTRY,
 )
+INPUTS_REREAD = Counter(
+    "newsflow_inputs_reread_total",
+    "Input records faust skipped, read again from Kafka and processed.",
+    ["topic"],
+    registry=REGISTRY,
+)
 BUILD_INFO = Info("newsflow_build", "Newsflow and Kafka client versions.", registry=REGISTRY)
 
 

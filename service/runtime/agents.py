@@ -20,7 +20,8 @@ from service import metrics
 from service.models import Article, Origin, Rejected, TaggedArticle
 from service.pipeline import Pipeline, Routed, dump
 from service.runtime.app import Topics
-from service.runtime.commits import CommitGate
+from service.runtime.commits import CommitGate, OffsetGuard
+from service.runtime.tables import know_changelog_partitions
 from service.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -96,16 +97,26 @@ async def _batches(
     take_events keeps each event's offset and acks the batch only once we are done."""
     concrete = cast(faust.Stream[bytes], stream)
     gate = CommitGate.of(concrete.app)
-    async for events in concrete.take_events(settings.batch_size, settings.batch_within_seconds):
-        async with gate.batch(events):
-            outbox = Outbox()
-            _OUTBOX.set(outbox)
-            try:
-                yield events
-            finally:
-                # Not reset(token): a generator closed by the GC runs this in another context.
-                _OUTBOX.set(None)
-            await outbox.settle()
+    guard = OffsetGuard(concrete.app, settings)
+    try:
+        async for taken in concrete.take_events(
+            settings.batch_size, settings.batch_within_seconds
+        ):
+            await know_changelog_partitions(concrete.app)  # faust created the changelogs
+            events = await guard.admit(taken)
+            if not events:
+                continue
+            async with gate.batch(events):
+                outbox = Outbox()
+                _OUTBOX.set(outbox)
+                try:
+                    yield events
+                finally:
+                    # Not reset(token): a generator closed by the GC runs this elsewhere.
+                    _OUTBOX.set(None)
+                await outbox.settle()
+    finally:
+        await guard.stop()
 
 
 def _payload(event: EventT) -> bytes:
@@ -159,6 +170,7 @@ class _Sent:
     value: bytes
     timestamp: float | None
     future: asyncio.Future[Any]
+    partition: int | None = None
 
     def failed(self) -> bool:
         return self.future.cancelled() or self.future.exception() is not None
@@ -191,7 +203,9 @@ class Outbox:
             backoff = min(backoff * 2, 5.0)
             for sent in failed:
                 # Outside the batch's context now: track the new attempt here.
-                future = await _deliver(sent.topic, sent.key, sent.value, sent.timestamp)
+                future = await _deliver(
+                    sent.topic, sent.key, sent.value, sent.timestamp, sent.partition
+                )
                 if future is not None:
                     self.track(_Sent(sent.topic, sent.key, sent.value, sent.timestamp, future))
 
@@ -205,7 +219,11 @@ async def _publish(topics: Topics, routed: Routed, raw_timestamp: float, stage: 
 
 
 async def _deliver(
-    topic: faust.TopicT, key: bytes | None, value: bytes, timestamp: float | None
+    topic: faust.TopicT,
+    key: bytes | None,
+    value: bytes,
+    timestamp: float | None,
+    partition: int | None = None,
 ) -> asyncio.Future[Any] | None:
     """Send one record, retrying until it is buffered, and hold back while the topic is
     stalled: the input is never dropped, and its offset is committed only after the
@@ -215,7 +233,7 @@ async def _deliver(
     while True:
         try:
             sent = await asyncio.wait_for(
-                topic.send(key=key, value=value, timestamp=timestamp),
+                topic.send(key=key, value=value, partition=partition, timestamp=timestamp),
                 PUBLISH_TIMEOUT_SECONDS,
             )
         except (KafkaError, ProducerSendError, TimeoutError) as exc:
@@ -238,7 +256,7 @@ async def _deliver(
         future.add_done_callback(partial(_delivered, name))
         outbox = _OUTBOX.get()
         if outbox is not None:
-            outbox.track(_Sent(topic, key, value, timestamp, future))
+            outbox.track(_Sent(topic, key, value, timestamp, future, partition))
     if name in _unwritable():
         logger.warning("%s: deliveries stalled, holding back", name)
         while name in _unwritable():

@@ -15,15 +15,28 @@ transaction: the gate then refuses to commit, and the next worker's fencing abor
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, cast
 from weakref import WeakKeyDictionary
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from faust.types import TP, EventT
+
+from service import metrics
+from service.runtime.security import aiokafka_kwargs
+from service.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 # How often a waiting commit checks whether an open batch's agent is still alive.
 ABANDONED_CHECK_SECONDS = 0.5
+# How long re-reading a skipped range may make no progress before the agent gives up
+# (and crashes, so nothing is committed past the range).
+REREAD_TIMEOUT_SECONDS = 30.0
 
 _GATES: WeakKeyDictionary[Any, CommitGate] = WeakKeyDictionary()
 
@@ -108,3 +121,113 @@ class CommitGate:
         for tp in revoked:
             self._finished.pop(tp, None)
             self._committed.pop(tp, None)
+
+
+
+@dataclass(frozen=True, slots=True)
+class _ReadMessage:
+    """What the agents use of a faust Message, for a record read by the guard itself."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp: float
+    tp: TP
+
+
+@dataclass(frozen=True, slots=True)
+class _ReadEvent:
+    message: _ReadMessage
+    value: bytes
+
+
+class OffsetGuard:
+    """Hands an agent every input offset once and in order; none is skipped.
+
+    faust 0.15.3 can lose records between its fetcher and `take_events`: a worker that
+    started on a backlog was handed offsets 0-23, then 48 onwards, in about one run of
+    three (records 24-47 had been queued for the stream and never reached the buffer),
+    and the commit moved past them. So the guard tracks the next offset per partition;
+    on a jump it reads the missing range straight from Kafka with a consumer of its own
+    and hands those records over first. A range that reads empty is a real hole
+    (transaction markers, compaction, retention). Records faust delivers twice are
+    dropped. (Seeking faust's consumer back does not work: its fetch loop drops what it
+    reads again.)
+    """
+
+    def __init__(self, app: Any, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+        self._generation: int | None = None
+        self._next: dict[TP, int] = {}
+        self._reader: AIOKafkaConsumer | None = None
+        self._lock = asyncio.Lock()
+
+    async def admit(self, events: Sequence[EventT]) -> list[EventT]:
+        generation = self.app.consumer_generation_id
+        if generation != self._generation:  # a rebalance: faust seeks to the commits
+            self._generation = generation
+            self._next.clear()
+        admitted: list[EventT] = []
+        for event in events:
+            tp, offset = event.message.tp, event.message.offset
+            expected = self._next.get(tp)
+            if expected is not None and offset < expected:
+                continue  # handed out already
+            if expected is not None and offset > expected:
+                missing = await self._read(tp, expected, offset)
+                if missing:
+                    logger.warning("%s: faust skipped %d records from offset %d; read them "
+                                   "again", tp, len(missing), expected)
+                    metrics.INPUTS_REREAD.labels(tp.topic).inc(len(missing))
+                admitted.extend(cast(list[EventT], missing))
+            admitted.append(event)
+            self._next[tp] = offset + 1
+        return admitted
+
+    async def _read(self, tp: TP, start: int, end: int) -> list[_ReadEvent]:
+        """The committed records of `tp` in [start, end), straight from Kafka."""
+        async with self._lock:
+            reader = await self._ensure_reader()
+            partition = TopicPartition(tp.topic, tp.partition)
+            reader.assign([partition])
+            reader.seek(partition, start)
+            found: list[_ReadEvent] = []
+            idle_since = time.monotonic()
+            while (position := await reader.position(partition)) < end:
+                # Short polls: a transaction marker yields no record, only a new position.
+                batch = await reader.getmany(partition, timeout_ms=50)
+                records = batch.get(partition, [])
+                if not records:
+                    if await reader.position(partition) > position:
+                        idle_since = time.monotonic()
+                    elif time.monotonic() - idle_since > REREAD_TIMEOUT_SECONDS:
+                        raise TimeoutError(f"cannot read {tp} offsets {position}-{end - 1}")
+                    continue
+                idle_since = time.monotonic()
+                for record in records:
+                    if record.offset >= end:
+                        return found
+                    message = _ReadMessage(tp.topic, tp.partition, record.offset,
+                                           record.timestamp / 1000.0, tp)
+                    found.append(_ReadEvent(message, record.value or b""))
+            return found
+
+    async def _ensure_reader(self) -> AIOKafkaConsumer:
+        if self._reader is None:
+            reader = AIOKafkaConsumer(
+                bootstrap_servers=self.settings.kafka_bootstrap,
+                **aiokafka_kwargs(self.settings),
+                enable_auto_commit=False,
+                isolation_level="read_committed",
+                max_partition_fetch_bytes=16 * 1024 * 1024,
+                fetch_max_bytes=64 * 1024 * 1024,
+            )
+            await reader.start()
+            self._reader = reader
+        return self._reader
+
+    async def stop(self) -> None:
+        if self._reader is not None:
+            await self._reader.stop()
+            self._reader = None

@@ -2,16 +2,45 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+import weakref
 from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
 
 import faust
-from faust.types import TableT
+from aiokafka import AIOKafkaProducer
+from faust.types import AppT, TableT
 
 from service import metrics
 from service.settings import Settings
 from service.stages.index import DURABLE_STORES, DedupIndex
+
+_KNOWING: weakref.WeakKeyDictionary[AppT, asyncio.Lock] = weakref.WeakKeyDictionary()
+_KNOWN: weakref.WeakSet[AppT] = weakref.WeakSet()
+
+
+async def know_changelog_partitions(app: AppT) -> None:
+    """Keep every table's changelog in the producer's metadata, before the first write.
+
+    With `use_partitioner`, faust hashes a key to its changelog partition synchronously
+    from the producer's metadata (aiokafka `_partition`). aiokafka refreshes metadata for
+    the topics its client tracks only, and a first send to `newsflow.tagged` made it track
+    that topic alone: the changelogs dropped out and the next Table write raised
+    TypeError. A worker that started on a backlog hit it within its first records."""
+    if app in _KNOWN:
+        return
+    async with _KNOWING.setdefault(app, asyncio.Lock()):
+        producer = getattr(app.producer, "_producer", None)  # faust has no public accessor
+        if app in _KNOWN or not isinstance(producer, AIOKafkaProducer):
+            return  # done already, or faust's test context, which has no Kafka
+        for table in list(app.tables.values()):
+            # Tracked, not just fetched: the producer's metadata refreshes ask only for
+            # the topics it tracks and drop the rest, and it tracks a topic only when a
+            # send found it missing.
+            await producer.client.add_topic(table.changelog_topic.get_topic_name())
+            await producer.partitions_for(table.changelog_topic.get_topic_name())
+        _KNOWN.add(app)
 
 
 def make_dedup_tables(app: faust.App, settings: Settings) -> dict[str, TableT]:

@@ -124,7 +124,7 @@ class RefusingTopic:
     def get_topic_name(self) -> str:
         return "unit.refusing"
 
-    async def send(self, *, key: Any, value: bytes, timestamp: Any) -> Any:
+    async def send(self, *, key: Any, value: bytes, partition: Any, timestamp: Any) -> Any:
         from aiokafka.errors import TopicAuthorizationFailedError
 
         self.attempts.append(value)

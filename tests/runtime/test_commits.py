@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from faust.types import TP
 
-from service.runtime.commits import CommitGate
+from service.runtime.commits import CommitGate, OffsetGuard
+from service.settings import Settings
 
 RAW0, RAW1, TAGGED0 = TP("raw", 0), TP("raw", 1), TP("tagged", 0)
 ALL = (RAW0, RAW1, TAGGED0)
@@ -110,3 +111,40 @@ async def test_an_agent_cancelled_mid_batch_blocks_every_later_commit() -> None:
     assert gate.open_batches == 1
     async with gate.closed(ALL) as offsets:
         assert offsets is None
+
+
+class LogGuard(OffsetGuard):
+    """The guard over an in-memory partition log (its Kafka read is tested on a broker in
+    tests/integration/test_offset_guard.py)."""
+
+    def __init__(self, log: dict[int, bytes]) -> None:
+        super().__init__(SimpleNamespace(consumer_generation_id=1), Settings())
+        self.log = log
+        self.reads: list[tuple[int, int]] = []
+
+    async def _read(self, tp: TP, start: int, end: int) -> list[Any]:
+        self.reads.append((start, end))
+        return [SimpleNamespace(message=SimpleNamespace(tp=tp, offset=o), value=self.log[o])
+                for o in range(start, end) if o in self.log]
+
+
+async def test_guard_reads_what_faust_skipped_and_drops_what_it_repeats() -> None:
+    log = {o: f"r{o}".encode() for o in range(10) if o != 6}  # 6: a transaction marker
+    guard = LogGuard(log)
+    assert [e.message.offset for e in await guard.admit(events(RAW0, 0, 1, 2))] == [0, 1, 2]
+    # faust lost 3 and 4: they are read again and come first, in order.
+    admitted = await guard.admit(events(RAW0, 5, 7))
+    assert [e.message.offset for e in admitted] == [3, 4, 5, 7]
+    assert [e.value for e in admitted[:2]] == [b"r3", b"r4"]
+    assert guard.reads == [(3, 5), (6, 7)]  # the hole at 6 reads empty and is accepted
+    # Offsets handed out already are not handed out twice; other partitions are apart.
+    admitted = await guard.admit(events(RAW0, 4, 5, 8) + events(RAW1, 0))
+    assert [(e.message.tp, e.message.offset) for e in admitted] == [(RAW0, 8), (RAW1, 0)]
+
+
+async def test_guard_starts_over_after_a_rebalance() -> None:
+    guard = LogGuard({o: b"x" for o in range(10)})
+    await guard.admit(events(RAW0, 0, 1, 2, 3))
+    guard.app.consumer_generation_id = 2  # faust seeks back to the committed offsets
+    assert [e.message.offset for e in await guard.admit(events(RAW0, 1, 2))] == [1, 2]
+    assert guard.reads == []
