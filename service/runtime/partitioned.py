@@ -42,7 +42,6 @@ from typing import Any
 
 import faust
 import orjson
-from aiokafka.errors import KafkaError
 from aiokafka.partitioner import murmur2
 from faust.exceptions import AlreadyConfiguredWarning
 from faust.types import TableT
@@ -53,8 +52,8 @@ from service.errors import ProcessingFailed, SchemaViolation
 from service.models import Article, TaggedArticle, utcnow
 from service.pipeline import Pipeline, Routed, corrected
 from service.runtime.agents import (
-    PUBLISH_TIMEOUT_SECONDS,
     _batches,
+    _deliver,
     _payload,
     _publish,
     origin_of,
@@ -394,7 +393,7 @@ class PartitionedDedup:
     ) -> None:
         for partition, items in sorted(envelopes.items()):
             value = orjson.dumps({field: items})
-            await _send_retrying(topic, b"batch", value, partition)
+            await _deliver(topic, b"batch", value, None, partition)
 
     async def _scatter_one(self, event: Any, envelopes: dict[int, list[Any]]) -> None:
         payload, origin = _payload(event), origin_of(event)
@@ -467,7 +466,12 @@ class PartitionedDedup:
         for op in orjson.loads(payload)["o"]:
             if op[0] == "a":
                 verdict = gather.answer(op[1], op[2], [Candidate.load(c) for c in op[3]])
-                if verdict is not None:
+                if verdict is None:
+                    continue
+                redecided = gather.redecision(op[1], verdict)
+                if redecided is not None:
+                    await self._publish_correction(redecided)
+                else:
                     await self._publish_verdict(op[1], verdict)
             else:
                 correction = gather.late(op[1], Candidate.load(op[2]))
@@ -500,33 +504,8 @@ class PartitionedDedup:
             self.topics.duplicates.get_topic_name(),
         )
         topic = self.topics.duplicates
-        await _send_retrying(topic, routed.key, routed.to_json(), None, timestamp)
+        await _deliver(topic, routed.key, routed.to_json(), timestamp)
         metrics.DEDUP_CORRECTIONS.inc()
-
-
-
-async def _send_retrying(
-    topic: faust.TopicT,
-    key: bytes | None,
-    value: bytes,
-    partition: int | None,
-    timestamp: float | None = None,
-) -> None:
-    """Send until buffered, as agents._publish does: an internal hop must not drop."""
-    backoff = 0.5
-    name = topic.get_topic_name()
-    while True:
-        try:
-            await asyncio.wait_for(
-                topic.send(key=key, value=value, partition=partition, timestamp=timestamp),
-                PUBLISH_TIMEOUT_SECONDS,
-            )
-            return
-        except (KafkaError, TimeoutError) as exc:
-            metrics.PUBLISH_ERRORS.labels(name).inc()
-            logger.warning("cannot publish to %s, retrying: %r", name, exc)
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 5.0)
 
 
 __all__ = ["PartitionedDedup", "WriteBehind", "partition_of", "salt", "salted"]
