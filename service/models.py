@@ -106,8 +106,11 @@ class CorrectionInfo(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    reason: Literal["late_copy"]
-    previous: Dedup
+    # late_copy: an earlier copy arrived after the verdict. redecided: a worker died
+    # between publishing a verdict and recording it, and its successor decided again;
+    # what it had published is not known, so `previous` is null.
+    reason: Literal["late_copy", "redecided"]
+    previous: Dedup | None
 
 
 class _ArticleBody(BaseModel):

@@ -190,7 +190,10 @@ def corrected(routed: Routed, correction: Correction, topic: str) -> Routed:
     value = routed.value.model_copy(
         update={
             "dedup": correction.verdict.dedup(),
-            "correction": CorrectionInfo(reason="late_copy", previous=correction.previous.dedup()),
+            "correction": CorrectionInfo(
+                reason=correction.reason,
+                previous=None if correction.previous is None else correction.previous.dedup(),
+            ),
         }
     )
     return Routed(topic=topic, value=value, key=routed.key)

@@ -41,7 +41,7 @@ from bisect import insort
 from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from service.models import Dedup, TaggedArticle
 from service.settings import DedupConfig
@@ -369,8 +369,9 @@ class Correction:
     """A verdict changed after it was published: the article is now a copy of `verdict`."""
 
     article_id: str
-    previous: Verdict
+    previous: Verdict | None  # None: re-decided after a restore, the first is unknown
     verdict: Verdict
+    reason: Literal["late_copy", "redecided"] = "late_copy"
 
 
 class Gatherer:
@@ -407,11 +408,22 @@ class Gatherer:
         verdict: Verdict = state["v"]
         return verdict
 
+    def redecision(self, article_id: str, verdict: Verdict) -> Correction | None:
+        """A verdict reached by a gather that a restore reopened, when it must go out as a
+        correction: its predecessor may have published a verdict for the id without
+        recording it, and copies that arrived since can make this one differ. Verdicts
+        only become more duplicate, so a `unique` one needs no correction."""
+        state = self.states.get(article_id)
+        if state is None or not state.get("r") or verdict.status == "unique":
+            return None
+        return Correction(article_id, None, verdict, reason="redecided")
+
     def expect(self, probe: Probe, partitions: Iterable[int]) -> None:
         """Open (or reopen, on a replay of an undecided id) the gather for `probe`."""
         prior = self.states.get(probe.me.id)
         verdict = prior["v"] if prior is not None else UNIQUE
         self.states[probe.me.id] = {
+            **(prior or {}),
             "me": probe.me,
             "wait": sorted(set(partitions)),
             "v": verdict,
@@ -423,6 +435,7 @@ class Gatherer:
         band partitions answer a replayed probe with the same earlier set)."""
         if verdict is None:
             self.expect(probe, partitions)
+            self.states[probe.me.id]["r"] = True  # a verdict may have gone out unrecorded
         else:
             self.states[probe.me.id] = {"me": probe.me, "wait": [], "v": verdict}
 
@@ -438,7 +451,7 @@ class Gatherer:
         for other in candidates:
             best = improve(me, best, other, self.cfg) or best
         wait = [p for p in state["wait"] if p != partition]
-        self.states[article_id] = {"me": me, "wait": wait, "v": best}
+        self.states[article_id] = {**state, "wait": wait, "v": best}
         if wait:
             return None
         if self.verdicts is not None:

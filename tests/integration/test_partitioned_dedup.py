@@ -9,6 +9,7 @@ band partitions see races and must publish corrections.
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import orjson
@@ -76,8 +77,13 @@ def final_verdicts(records: list[Received]) -> tuple[Verdicts, int]:
 
 
 def stream(
-    bootstrap: str, tmp_path: Path, lines: list[bytes], first: int, workers: int
+    bootstrap: str, tmp_path: Path, lines: list[bytes], first: int, workers: int,
+    kill_one: bool = False,
 ) -> tuple[Verdicts, int]:
+    """Stream `lines[:first]`, wait for their verdicts, then the late rest. With
+    `kill_one`, the second worker is SIGKILLed in between: the survivor must rebuild
+    the buckets and verdicts of its partitions from the changelogs to get the late
+    originals' corrections right."""
     env = isolated_env(bootstrap, **PARTITIONED)
     run = env["NEWSFLOW_TOPICS__TAGGED"].removesuffix(".tagged")  # this run's own hops
     env.update(NEWSFLOW_TOPICS__BANDS=f"{run}.bands", NEWSFLOW_TOPICS__ANSWERS=f"{run}.answers")
@@ -95,8 +101,10 @@ def stream(
             _wait_settled(procs)
         asyncio.run(produce(bootstrap, settings.topics.raw, lines[:first], partitions=8))
         wait_outputs(settings, first)
+        if kill_one:
+            procs.pop().kill()
         asyncio.run(produce(bootstrap, settings.topics.raw, lines[first:], partitions=8))
-        records = asyncio.run(collect(settings, expected=len(lines), timeout=150))
+        records = _collect_every_id(settings, lines)
         for proc in procs:  # every worker answered band probes: the work was spread
             _, text = http_get(f"http://127.0.0.1:{proc.web_port}/metrics")
             name = "newsflow_stage_duration_seconds_count"
@@ -107,10 +115,21 @@ def stream(
     return final_verdicts(records)
 
 
+def _collect_every_id(settings: Settings, lines: list[bytes]) -> list[Received]:
+    """All output records once every input id has a verdict (after a killed worker, the
+    late inputs of its partitions wait for the group to notice and reassign them)."""
+    ids = {orjson.loads(line)["id"] for line in lines}
+    deadline = time.monotonic() + 150
+    while True:
+        records = asyncio.run(collect(settings, expected=len(lines), timeout=60))
+        missing = ids - {r.value.get("id") for r in records}
+        if not missing:
+            return records
+        assert time.monotonic() < deadline, f"no verdict for {sorted(missing)[:10]}"
+
+
 def _wait_settled(procs: list[WorkerProcess]) -> None:
     """Both ready at the same moment: the second join's rebalance is over."""
-    import time
-
     for _ in range(3):
         time.sleep(2)
         for proc in procs:
@@ -158,3 +177,12 @@ def test_one_worker_two_workers_and_batch_agree(kafka_bootstrap: str, tmp_path: 
     two, corrections_two = stream(kafka_bootstrap, tmp_path, lines, first, workers=2)
     assert two == expected
     assert corrections_one > 0 and corrections_two > 0
+
+
+def test_a_killed_worker_changes_no_verdict(kafka_bootstrap: str, tmp_path: Path) -> None:
+    lines, first = inputs()
+    expected, _ = batch(lines)
+    verdicts, corrections = stream(kafka_bootstrap, tmp_path, lines, first, workers=2,
+                                   kill_one=True)
+    assert verdicts == expected
+    assert corrections > 0

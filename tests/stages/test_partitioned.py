@@ -406,3 +406,32 @@ def test_candidate_round_trip_and_verdict_dump() -> None:
     assert Candidate.load(c.dump()) == c
     v = Verdict("near_duplicate", "x", 0.9, 3)
     assert Verdict.load(v.dump()) == v
+
+
+def test_a_gather_reopened_by_a_restore_goes_out_as_a_correction_unless_unique() -> None:
+    """A worker may die after publishing a verdict and before recording it: its successor
+    decides again, and a copy that arrived in between can change the answer. Such a
+    re-decision must supersede whatever went out, so it is a `redecided` correction."""
+    original = Candidate(1, "a", "fp-a", bytes(128), None)
+    copy = Candidate(5, "b", "fp-a", bytes(128), None)  # same fingerprint: a duplicate
+    probe = Probe(copy, ("k1",))
+    restored = Gatherer({}, Journal({}, "d0"), CFG, verdicts={})
+    restored.restore(probe, [0], verdict=None)
+    verdict = restored.answer("b", 0, [original])
+    assert verdict is not None and verdict.status == "duplicate"
+    correction = restored.redecision("b", verdict)
+    assert correction is not None
+    assert (correction.reason, correction.previous, correction.verdict) == (
+        "redecided", None, verdict
+    )
+
+    alone = Gatherer({}, Journal({}, "d0"), CFG, verdicts={})
+    alone.restore(probe, [0], verdict=None)
+    unique = alone.answer("b", 0, [])
+    assert unique is not None and unique.status == "unique"
+    assert alone.redecision("b", unique) is None  # verdicts only get more duplicate
+
+    fresh = Gatherer({}, Journal({}, "d0"), CFG, verdicts={})
+    fresh.expect(probe, [0])  # never restored: an ordinary first decision
+    first = fresh.answer("b", 0, [original])
+    assert first is not None and fresh.redecision("b", first) is None
