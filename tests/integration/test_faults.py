@@ -248,6 +248,10 @@ def test_missing_output_topic_is_not_ready_alerts_and_drops_nothing(
         worker.wait_ready(timeout=90)
         print(f"[missing {missing}] ready again {time.monotonic() - down:.1f}s after re-creation")
         records = asyncio.run(collect(settings, expected=len(lines)))
+        _, text = http_get(f"http://127.0.0.1:{worker.web_port}/metrics")
+        reread = metric_value(text, "newsflow_inputs_reread_total", topic=settings.topics.raw)
+        print(f"[missing {missing}] records faust skipped, read back by the guard: "
+              f"{reread or 0:.0f}")
     finally:
         worker.kill()
     lost, _, topics = tally(records, [orjson.loads(line)["id"] for line in lines])
