@@ -32,6 +32,9 @@ def origin_of(event: EventT) -> Origin:
     return Origin(topic=message.topic, partition=message.partition, offset=message.offset)
 
 
+# How long an agent waits for input before the offset guard checks partition tails.
+TAIL_CHECK_SECONDS = 5.0
+
 # Cleaning runs on the event loop (a thread only contended for the GIL and halved the
 # rate); the loop gets a turn at least this often, so heartbeats and sends keep flowing.
 SLICE_SECONDS = 0.02
@@ -94,28 +97,58 @@ async def _batches(
     """Batches of events. Each is held in the commit gate until the agent asks for the
     next and Kafka acknowledged every record it sent (its `Outbox`).
 
-    take_events keeps each event's offset and acks the batch only once we are done."""
+    take_events acks a batch when it is asked for the next one, so it is pumped by a
+    task of its own that waits for each batch to be done; meanwhile, every
+    TAIL_CHECK_SECONDS without input, the offset guard looks for records faust left
+    behind at the end of a partition."""
     concrete = cast(faust.Stream[bytes], stream)
     gate = CommitGate.of(concrete.app)
     guard = OffsetGuard(concrete.app, settings)
-    try:
-        async for taken in concrete.take_events(
+    topics = tuple(getattr(concrete.channel, "topics", ()))
+    taken: asyncio.Queue[tuple[Sequence[EventT], asyncio.Event]] = asyncio.Queue(maxsize=1)
+
+    async def pump() -> None:
+        async for batch in concrete.take_events(
             settings.batch_size, settings.batch_within_seconds
         ):
-            await know_changelog_partitions(concrete.app)  # faust created the changelogs
-            events = await guard.admit(taken)
-            if not events:
-                continue
-            async with gate.batch(events):
-                outbox = Outbox()
-                _OUTBOX.set(outbox)
-                try:
-                    yield events
-                finally:
-                    # Not reset(token): a generator closed by the GC runs this elsewhere.
-                    _OUTBOX.set(None)
-                await outbox.settle()
+            done = asyncio.Event()
+            await taken.put((batch, done))
+            await done.wait()
+
+    pumping = asyncio.ensure_future(pump())
+    try:
+        while True:
+            getting = asyncio.ensure_future(taken.get())
+            await asyncio.wait({getting, pumping}, timeout=TAIL_CHECK_SECONDS,
+                               return_when=asyncio.FIRST_COMPLETED)
+            done: asyncio.Event | None = None
+            if getting.done():
+                batch, done = getting.result()
+                await know_changelog_partitions(concrete.app)  # faust created them by now
+                events = await guard.admit(batch)
+            else:
+                getting.cancel()
+                if pumping.done():
+                    pumping.result()  # the stream ended: raise what stopped it
+                    return
+                events = await guard.tail(topics)
+            try:
+                if not events:
+                    continue
+                async with gate.batch(events):
+                    outbox = Outbox()
+                    _OUTBOX.set(outbox)
+                    try:
+                        yield events
+                    finally:
+                        # Not reset(token): a generator closed by the GC runs this elsewhere.
+                        _OUTBOX.set(None)
+                    await outbox.settle()
+            finally:
+                if done is not None:
+                    done.set()
     finally:
+        pumping.cancel()
         await guard.stop()
 
 

@@ -34,6 +34,10 @@ logger = logging.getLogger(__name__)
 
 # How often a waiting commit checks whether an open batch's agent is still alive.
 ABANDONED_CHECK_SECONDS = 0.5
+# A partition behind its highwater that handed nothing out for this long is read
+# directly (faust may have skipped its last records); at most this many at a time.
+TAIL_IDLE_SECONDS = 5.0
+MAX_TAIL_RECORDS = 500
 # How long re-reading a skipped range may make no progress before the agent gives up
 # (and crashes, so nothing is committed past the range).
 REREAD_TIMEOUT_SECONDS = 30.0
@@ -159,15 +163,22 @@ class OffsetGuard:
         self.app = app
         self.settings = settings
         self._generation: int | None = None
+        self._started = time.monotonic()
         self._next: dict[TP, int] = {}
+        self._moved: dict[TP, float] = {}  # when each partition last handed a record out
         self._reader: AIOKafkaConsumer | None = None
         self._lock = asyncio.Lock()
 
-    async def admit(self, events: Sequence[EventT]) -> list[EventT]:
+    def _check_generation(self) -> None:
         generation = self.app.consumer_generation_id
         if generation != self._generation:  # a rebalance: faust seeks to the commits
             self._generation = generation
+            self._started = time.monotonic()
             self._next.clear()
+            self._moved.clear()
+
+    async def admit(self, events: Sequence[EventT]) -> list[EventT]:
+        self._check_generation()
         admitted: list[EventT] = []
         for event in events:
             tp, offset = event.message.tp, event.message.offset
@@ -183,7 +194,47 @@ class OffsetGuard:
                 admitted.extend(cast(list[EventT], missing))
             admitted.append(event)
             self._next[tp] = offset + 1
+            self._moved[tp] = time.monotonic()
         return admitted
+
+    async def tail(self, topics: Iterable[str]) -> list[EventT]:
+        """What faust skipped at the end of a partition, where no later record shows the
+        jump: for each partition of `topics` that handed nothing out for
+        TAIL_IDLE_SECONDS while the consumer's highwater is past the next offset, the
+        records in between, read from Kafka (at most MAX_TAIL_RECORDS per partition).
+        A partition with neither a handed-out record nor a commit is left alone."""
+        self._check_generation()
+        app = self.app
+        recovery = getattr(app.tables, "recovery", None)
+        if app.rebalancing or app.in_recovery or recovery is None or (
+            not recovery.completed.is_set()
+        ):
+            return []  # Tables first: nothing may be processed before they are restored
+        consumer = app.consumer
+        committed = getattr(consumer, "_committed_offset", {})  # faust: no public reader
+        names, now = set(topics), time.monotonic()
+        found: list[EventT] = []
+        for tp in consumer.assignment():
+            if tp.topic not in names:
+                continue
+            if now - self._moved.get(tp, self._started) < TAIL_IDLE_SECONDS:
+                continue
+            # Where this generation is: its last handed-out offset, or the commit faust
+            # sought to. Unknown (never committed): faust's own reset decides; not ours.
+            start = self._next.get(tp, committed.get(tp))
+            highwater = consumer.highwater(tp)
+            if start is None or highwater is None or highwater <= start:
+                continue
+            records = await self._read(tp, start, min(highwater, start + MAX_TAIL_RECORDS))
+            self._moved[tp] = now
+            if not records:
+                continue
+            logger.warning("%s: faust left %d records from offset %d unhanded; read them "
+                           "again", tp, len(records), start)
+            metrics.INPUTS_REREAD.labels(tp.topic).inc(len(records))
+            self._next[tp] = records[-1].message.offset + 1
+            found.extend(cast(list[EventT], records))
+        return found
 
     async def _read(self, tp: TP, start: int, end: int) -> list[_ReadEvent]:
         """The committed records of `tp` in [start, end), straight from Kafka."""
@@ -219,6 +270,7 @@ class OffsetGuard:
                 bootstrap_servers=self.settings.kafka_bootstrap,
                 **aiokafka_kwargs(self.settings),
                 enable_auto_commit=False,
+                auto_offset_reset="earliest",
                 isolation_level="read_committed",
                 max_partition_fetch_bytes=16 * 1024 * 1024,
                 fetch_max_bytes=64 * 1024 * 1024,

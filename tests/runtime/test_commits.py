@@ -148,3 +148,34 @@ async def test_guard_starts_over_after_a_rebalance() -> None:
     guard.app.consumer_generation_id = 2  # faust seeks back to the committed offsets
     assert [e.message.offset for e in await guard.admit(events(RAW0, 1, 2))] == [1, 2]
     assert guard.reads == []
+
+
+def tail_app(highwater: dict[TP, int], committed: dict[TP, int], restored: bool) -> Any:
+    completed = asyncio.Event()
+    if restored:
+        completed.set()
+    consumer = SimpleNamespace(assignment=lambda: set(highwater), highwater=highwater.get,
+                               _committed_offset=committed)
+    return SimpleNamespace(consumer_generation_id=1, consumer=consumer, rebalancing=False,
+                           in_recovery=False,
+                           tables=SimpleNamespace(recovery=SimpleNamespace(completed=completed)))
+
+
+async def test_guard_reads_a_partition_tail_faust_never_handed_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No later record shows a jump when faust skips a partition's last records: an idle
+    partition behind its highwater is read directly, from where it was or was committed."""
+    monkeypatch.setattr("service.runtime.commits.TAIL_IDLE_SECONDS", 0.0)
+    guard = LogGuard({o: b"x" for o in range(10)})
+    raw2 = TP("raw", 2)  # never committed, nothing handed out: faust's reset decides
+    guard.app = tail_app({RAW0: 6, RAW1: 4, raw2: 3, TAGGED0: 9}, {RAW1: 2}, restored=False)
+    assert await guard.tail(["raw"]) == []  # Tables not restored yet: nothing moves
+    guard.app.tables.recovery.completed.set()
+    await guard.admit(events(RAW0, 0, 1, 2))
+    found = await guard.tail(["raw"])
+    assert sorted((e.message.tp, e.message.offset) for e in found) == [
+        (RAW0, 3), (RAW0, 4), (RAW0, 5), (RAW1, 2), (RAW1, 3)]  # not tagged: not ours
+    assert await guard.tail(["raw"]) == []  # read once
+    late = await guard.admit(events(RAW0, 3, 4, 5, 6))  # faust's copies come after all
+    assert [e.message.offset for e in late] == [6]
