@@ -5,8 +5,11 @@ here (re-emitted copies, recovery times) are the ones quoted in the ops notes.""
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import signal
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -178,43 +181,53 @@ def test_broker_restart_midstream_loses_nothing(own_broker: Broker, tmp_path: Pa
     assert not lost, f"{len(lost)} inputs lost, e.g. {sorted(lost)[:5]}"
 
 
-@pytest.mark.parametrize("missing", ["clean", "tagged"])
-def test_missing_output_topic_is_not_ready_alerts_and_drops_nothing(
-    own_broker: Broker, tmp_path: Path, missing: str
+@pytest.mark.parametrize(
+    ("missing", "recovery"),
+    [
+        ("clean", "re-create"),
+        ("tagged", "re-create"),
+        ("tagged", "restart"),
+        ("bands", "re-create"),
+        ("answers", "re-create"),
+    ],
+)
+def test_missing_topic_is_not_ready_alerts_and_drops_nothing(
+    own_broker: Broker, tmp_path: Path, missing: str, recovery: str
 ) -> None:
-    """An output topic (`clean`) or the internal hop (`tagged`) deleted under a worker.
+    """An output topic (`clean`) or an internal hop (`tagged`; `bands` and `answers` in
+    partitioned dedup) deleted under a worker.
 
-    `clean` is re-created by hand and the same worker carries on. For `tagged`, which the
-    worker also consumes, the runbook (docs/RELIABILITY.md) is to restart the worker,
-    which creates its topics at start-up: nothing may be lost. A worker started on that
-    backlog is where two losses showed, both fixed: Table writes before the changelogs'
-    metadata (tables.know_changelog_partitions) and records faust skipped on their way
-    to the agent (commits.OffsetGuard)."""
-    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+    Re-created with `newsflow topics`, the same worker carries on: its consumer picks an
+    internal topic up again on the rebalance the new topic triggers. Restarted instead,
+    the worker creates its topics at start-up (the runbook in docs/RELIABILITY.md gives
+    both). Nothing may be lost either way. A worker started on that backlog is where
+    two losses showed, both fixed: Table writes before the changelogs' metadata
+    (tables.know_changelog_partitions) and records faust skipped on their way to the
+    agent (commits.OffsetGuard)."""
+    from aiokafka.admin import AIOKafkaAdminClient
 
     bootstrap = own_broker.bootstrap
     env = isolated_env(bootstrap, NEWSFLOW_TOPICS__PARTITIONS="1",
                        NEWSFLOW_TOPICS__TAGGED_PARTITIONS="1")
+    if missing in ("bands", "answers"):  # the scatter-gather hops of partitioned dedup
+        env["NEWSFLOW_DEDUP__MODE"] = "partitioned"
     settings = settings_from(env)
     clean = getattr(settings.topics, missing)
     lines = articles(300, f"gone-{missing}")
     worker = WorkerProcess(env, tmp_path / "worker.log").start()
 
-    async def admin(action: str) -> None:
+    async def delete() -> None:
         client = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
         await client.start()
         try:
-            if action == "delete":
-                await client.delete_topics([clean])
-                # Writes a partition acknowledges while its deletion is still under way
-                # are deleted with it: that is Kafka's data loss, not ours. Go on only
-                # once the topic is gone.
-                for _ in range(100):
-                    if clean not in await client.list_topics():
-                        break
-                    await asyncio.sleep(0.2)
-            else:
-                await client.create_topics([NewTopic(clean, 1, 1)])
+            await client.delete_topics([clean])
+            # Writes a partition acknowledges while its deletion is still under way are
+            # deleted with it: that is Kafka's data loss, not ours. Go on only once the
+            # topic is gone.
+            for _ in range(100):
+                if clean not in await client.list_topics():
+                    break
+                await asyncio.sleep(0.2)
         finally:
             await client.close()
 
@@ -226,7 +239,7 @@ def test_missing_output_topic_is_not_ready_alerts_and_drops_nothing(
 
     try:
         worker.wait_ready()
-        asyncio.run(admin("delete"))  # the broker refuses to auto-create it again
+        asyncio.run(delete())  # the broker refuses to auto-create it again
         time.sleep(2)
         asyncio.run(produce(bootstrap, settings.topics.raw, lines[:250], partitions=1))
         time.sleep(PUBLISH_TIMEOUT_SECONDS + 2)  # the buffered sends have stalled by now
@@ -236,17 +249,21 @@ def test_missing_output_topic_is_not_ready_alerts_and_drops_nothing(
         while (status == 200 or errors == 0) and time.monotonic() < deadline:
             time.sleep(1)
             status, errors = scrape()
-        print(f"\n[missing {missing}] /readyz {status}, publish errors {errors:.0f}")
+        print(f"\n[missing {missing}, {recovery}] /readyz {status}, publish errors {errors:.0f}")
         assert status == 503, "not ready while an output topic cannot be written"
         assert errors >= 1, "newsflow_publish_errors_total{topic} counts the failures"
         down = time.monotonic()
-        if missing == "tagged":
+        if recovery == "restart":
             worker.kill()
             worker = WorkerProcess(env, tmp_path / "worker-2.log").start()
-        else:
-            asyncio.run(admin("create"))
+        else:  # the runbook's command: create whichever of our topics is missing
+            done = subprocess.run(
+                [sys.executable, "-m", "service", "topics"], env={**os.environ, **env},
+                capture_output=True, text=True, timeout=120, check=True,
+            )
+            assert f"{clean}\tpartitions=1\tcreated" in done.stdout.splitlines(), done.stdout
         worker.wait_ready(timeout=90)
-        print(f"[missing {missing}] ready again {time.monotonic() - down:.1f}s after re-creation")
+        print(f"[missing {missing}] ready again {time.monotonic() - down:.1f}s after {recovery}")
         records = asyncio.run(collect(settings, expected=len(lines)))
         _, text = http_get(f"http://127.0.0.1:{worker.web_port}/metrics")
         reread = metric_value(text, "newsflow_inputs_reread_total", topic=settings.topics.raw)
