@@ -154,58 +154,6 @@ class Stopwatch:
 # --- streaming helpers: a broker, worker subprocesses, produce and measure -------------
 
 
-class WorkerProc:
-    """A worker subprocess (`python -m MODULE ...`) with the isolated env of tests/kafka.py."""
-
-    def __init__(self, args: Sequence[str], env: dict[str, str], log_dir: Path) -> None:
-        import subprocess
-
-        self.env = env
-        self.log_path = log_dir / f"{env['NEWSFLOW_APP_ID']}-{env['NEWSFLOW_WEB_PORT']}.log"
-        full_env = {**os.environ, **env}
-        full_env.setdefault("NEWSFLOW_DATA_DIR", str(log_dir / f"data-{env['NEWSFLOW_WEB_PORT']}"))
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", *args],
-            env=full_env,
-            stdout=self.log_path.open("ab"),
-            stderr=subprocess.STDOUT,
-            cwd=ROOT,
-        )
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def wait_ready(self, timeout: float = 120.0) -> None:
-        import urllib.request
-
-        port = self.env["NEWSFLOW_WEB_PORT"]
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"worker exited:\n{self.log_path.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                pass
-            time.sleep(0.5)
-        raise RuntimeError(f"worker not ready in {timeout}s:\n{self.log_path.read_text()[-3000:]}")
-
-    def stop(self) -> None:
-        """SIGTERM, then SIGKILL: only this process, by its own pid."""
-        import subprocess
-
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
 async def produce_backlog(
     bootstrap: str,
     topic: str,

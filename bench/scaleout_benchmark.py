@@ -44,7 +44,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--skip-noop", action="store_true")
     ap.add_argument("--dedup-variants", default="newsflow",
-                    help="workers for the dedup-only case, e.g. newsflow,patched-lean-index")
+                    help="dedup-only workers, e.g. newsflow,newsflow+NEWSFLOW_BATCH_SIZE=64")
     ap.add_argument("--write", action="store_true")
     args = ap.parse_args()
     machine = machine_line()

@@ -2,7 +2,7 @@
 
     python -m bench.stream_benchmark                      # own broker, print the table
     python -m bench.stream_benchmark --bootstrap HOST:PORT --write
-    python -m bench.stream_benchmark --variants newsflow,noop,patched-single-hop
+    python -m bench.stream_benchmark --variants noop,newsflow,newsflow+NEWSFLOW_BATCH_SIZE=64
 
 For each worker variant, in one run and on one broker: start the worker as a real
 subprocess (`python -m service worker`, env as tests/kafka.py isolated_env, log level
@@ -14,9 +14,7 @@ WARNING), wait for /readyz, then
     latency = arrival time at our consumer - the raw message's produce timestamp (both
     the worker and the no-op copy the raw timestamp onto the output).
 The reference is bench/noop_app.py: faust's idiomatic passthrough agent on the same
-`make_app` settings. `patched-*` variants are the real Service with one runtime change
-applied by monkeypatch in the worker process (see PATCHES), to measure proposals
-before they are made in service/.
+`make_app` settings. `+ENV=VALUE` after a variant sets worker env, to A/B a setting.
 """
 
 from __future__ import annotations
@@ -24,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -32,8 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.common import (
+    ROOT,
     OutputReader,
-    WorkerProc,
     machine_line,
     median,
     percentile,
@@ -45,7 +44,7 @@ from bench.common import (
 )
 from service.runtime.admin import ensure_topics
 from service.settings import Settings
-from tests.kafka import Broker, free_port, isolated_env, settings_from
+from tests.kafka import Broker, WorkerProcess, free_port, isolated_env, settings_from
 
 VARIANT_ARGS: dict[str, list[str]] = {
     "newsflow": ["service", "worker"],
@@ -84,10 +83,10 @@ def split_variant(variant: str) -> tuple[str, dict[str, str]]:
 
 
 def worker_args(variant: str) -> list[str]:
-    variant = split_variant(variant)[0]
-    if variant in VARIANT_ARGS:
-        return VARIANT_ARGS[variant]
-    return ["bench.stream_benchmark", "--serve", variant]
+    name = split_variant(variant)[0]
+    if name not in VARIANT_ARGS:
+        raise SystemExit(f"unknown variant {name!r}; known: {sorted(VARIANT_ARGS)}")
+    return VARIANT_ARGS[name]
 
 
 def output_topics(settings: Settings) -> list[str]:
@@ -148,10 +147,12 @@ def run_case(
     )
     settings = settings_from(env)
     asyncio.run(ensure_topics(settings))
-    procs = [
-        WorkerProc(worker_args(variant), {**env, "NEWSFLOW_WEB_PORT": str(free_port())}, log_dir)
-        for _ in range(workers)
-    ]
+    procs = []
+    for _ in range(workers):
+        port = str(free_port())
+        log_path = log_dir / f"{env['NEWSFLOW_APP_ID']}-{port}.log"
+        procs.append(WorkerProcess({**env, "NEWSFLOW_WEB_PORT": port}, log_path,
+                                   args=worker_args(variant), cwd=ROOT).start())
     result = CaseResult(variant, workers)
     try:
         for p in procs:
@@ -190,7 +191,7 @@ def run_case(
             result.expected += n
     finally:
         for p in procs:
-            p.stop()
+            p.kill(signal.SIGTERM)
     return result
 
 
@@ -208,21 +209,6 @@ def row(r: CaseResult, ref: CaseResult | None) -> list[object]:
 
 HEADERS = ["worker", "procs", "articles/s (median)", "range", "vs no-op", "backlog produced/s",
            "paced at/s", "p50 ms", "p99 ms", "tagged-hop p50 ms", "delivered"]
-
-
-# --- patched workers: the real Service with one proposed runtime change ------------------
-
-
-def serve(variant: str) -> None:
-    """Run the real worker with PATCHES[variant] applied first (this process only)."""
-    import service.runtime.worker as worker_module
-    from bench import runtime_patches
-
-    runtime_patches.apply(variant.removeprefix("patched-"), worker_module)
-    from service.cli import main as cli_main
-
-    sys.argv = ["newsflow", "worker"]
-    cli_main()
 
 
 def py_spy(directory: Path, variant: str, seconds: float = 12.0) -> Callable[[list[int]], None]:
@@ -269,7 +255,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--bootstrap", default=os.environ.get("NEWSFLOW_KAFKA_BOOTSTRAP"))
     ap.add_argument("--variants", default="noop,newsflow",
-                    help="comma list: noop, newsflow, patched-NAME (bench/runtime_patches.py);"
+                    help="comma list: noop, newsflow;"
                     " append +ENV=VALUE to set worker env, e.g. newsflow+NEWSFLOW_BATCH_SIZE=64")
     ap.add_argument("--backlog", type=int, default=2000)
     ap.add_argument("--repeats", type=int, default=3)
@@ -277,11 +263,7 @@ def main() -> None:
     ap.add_argument("--write", action="store_true")
     ap.add_argument("--profile", metavar="DIR",
                     help="py-spy record each worker during the last round into DIR")
-    ap.add_argument("--serve", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.serve:
-        serve(args.serve)
-        return
     machine = machine_line()
     log_dir = Path(tempfile.mkdtemp(prefix="perf-stream-"))
     results: list[CaseResult] = []

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,8 +82,12 @@ def settings_from(env: dict[str, str]) -> Settings:
 
 @dataclass
 class WorkerProcess:
+    """`python -m service worker` (or, for the benchmarks, another app module: `args`)."""
+
     env: dict[str, str]
     log_path: Path
+    args: Sequence[str] = ("service", "worker")
+    cwd: Path | None = None  # default: beside the log; ROOT to run a module of bench/
     process: subprocess.Popen[bytes] | None = field(default=None)
 
     def start(self) -> WorkerProcess:
@@ -92,14 +96,19 @@ class WorkerProcess:
         env.setdefault("NEWSFLOW_DATA_DIR", str(data_dir))
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "service", "worker"],
-            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=self.log_path.parent,
+            [sys.executable, "-m", *self.args],
+            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=self.cwd or self.log_path.parent,
         )
         return self
 
     @property
     def web_port(self) -> int:
         return int(self.env["NEWSFLOW_WEB_PORT"])
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None, "not started"
+        return self.process.pid
 
     def wait_ready(self, timeout: float = 90.0) -> None:
         import urllib.request
