@@ -109,7 +109,7 @@ def synthetic_report(n_pages: int) -> list[str]:
     fields: dict[str, float] = {}
     for mode in ("quality", "fast"):
         for learn in (False, True):
-            cfg = CleanConfig(mode=mode, learn_boilerplate=learn)  # type: ignore[arg-type]
+            cfg = CleanConfig(mode=mode, learn_boilerplate=learn)
             res = run_synthetic(pages, cfg)
             sc = res["scores"]
             assert isinstance(sc, dict)

@@ -325,9 +325,9 @@ def workers_bench(bootstrap: str, count: int, procs: list[int], caps: list[float
     for r in results:
         key = (r["cap"], r["workers"])
         runs[key] += 1
-        cap = f"{r['cap']:.2f} core" if r["cap"] else "uncapped"
+        cap_text = f"{r['cap']:.2f} core" if r["cap"] else "uncapped"
         gather = f"{r['gather_ms']:.0f}" if r["gather_ms"] is not None else "-"
-        print(f"| {cap} | {r['workers']} | {runs[key]} | {r['rate']:.0f} | {r['seconds']:.1f} "
+        print(f"| {cap_text} | {r['workers']} | {runs[key]} | {r['rate']:.0f} | {r['seconds']:.1f} "
               f"| {r['cpu_ms']:.2f} | {r['per_article']:.2f} | {gather} | {r['idle_ms']:.0f} "
               f"| {r['load']:.2f} |")
     for cap in caps:

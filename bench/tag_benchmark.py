@@ -320,7 +320,7 @@ def zyte_rows() -> list[dict[str, str]]:
     labels = json.loads((DATA / "zyte_sections.json").read_text(encoding="utf-8"))["labels"]
     return [
         {"text": truth[k]["articleBody"], "url": truth[k]["url"], "section": codes[0],
-         "accept": codes}  # type: ignore[dict-item]
+         "accept": codes}
         for k, codes in labels.items()
     ]
 

@@ -19,7 +19,7 @@ def test_env_prefix_nested_topics_and_language_list(monkeypatch: pytest.MonkeyPa
 def test_settings_are_frozen() -> None:
     settings = Settings()
     with pytest.raises(ValidationError):
-        settings.app_id = "other"  # type: ignore[misc]
+        settings.app_id = "other"
 
 
 def test_bad_values_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:

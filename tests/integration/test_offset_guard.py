@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from types import SimpleNamespace
+from typing import Any
 
 from faust.types import TP
 
@@ -19,14 +20,19 @@ def test_a_skipped_range_is_read_back_from_kafka_in_order(kafka_bootstrap: str) 
     asyncio.run(produce(kafka_bootstrap, topic, payloads, partitions=1))
     tp = TP(topic, 0)
 
-    async def run() -> tuple[list[int], list[bytes], list[int]]:
+    async def run() -> tuple[list[int], list[bytes]]:
         settings = Settings(kafka_bootstrap=kafka_bootstrap)
         guard = OffsetGuard(SimpleNamespace(consumer_generation_id=1), settings)
         try:
-            first = [SimpleNamespace(message=SimpleNamespace(tp=tp, offset=o), value=b"")
-                     for o in (0, 1, 2)]
+            # Only .message.tp/.offset/.value of a faust Event are read.
+            first: list[Any] = [
+                SimpleNamespace(message=SimpleNamespace(tp=tp, offset=o), value=b"")
+                for o in (0, 1, 2)
+            ]
             await guard.admit(first)
-            jump = [SimpleNamespace(message=SimpleNamespace(tp=tp, offset=15), value=b"")]
+            jump: list[Any] = [
+                SimpleNamespace(message=SimpleNamespace(tp=tp, offset=15), value=b"")
+            ]
             admitted = await guard.admit(jump)
         finally:
             await guard.stop()

@@ -170,6 +170,7 @@ def test_late_arrivals_are_corrected_to_the_reference() -> None:
     assert first != reference, "the corpus must contain races"
     assert local.corrections, "late originals must correct their copies"
     for correction in local.corrections:  # corrections only ever add a duplicate mark
+        assert correction.previous is not None, "no restore here, so no 'redecided'"
         assert correction.verdict.status != "unique"
         assert correction.previous.status == "unique" or (
             correction.verdict.of_t, correction.verdict.duplicate_of
