@@ -212,7 +212,7 @@ def test_missing_topic_is_not_ready_alerts_and_drops_nothing(
     if missing in ("bands", "answers"):  # the scatter-gather hops of partitioned dedup
         env["NEWSFLOW_DEDUP__MODE"] = "partitioned"
     settings = settings_from(env)
-    clean = getattr(settings.topics, missing)
+    gone = getattr(settings.topics, missing)
     lines = articles(300, f"gone-{missing}")
     worker = WorkerProcess(env, tmp_path / "worker.log").start()
 
@@ -220,12 +220,12 @@ def test_missing_topic_is_not_ready_alerts_and_drops_nothing(
         client = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
         await client.start()
         try:
-            await client.delete_topics([clean])
+            await client.delete_topics([gone])
             # Writes a partition acknowledges while its deletion is still under way are
             # deleted with it: that is Kafka's data loss, not ours. Go on only once the
             # topic is gone.
             for _ in range(100):
-                if clean not in await client.list_topics():
+                if gone not in await client.list_topics():
                     break
                 await asyncio.sleep(0.2)
         finally:
@@ -234,7 +234,7 @@ def test_missing_topic_is_not_ready_alerts_and_drops_nothing(
     def scrape() -> tuple[int, float]:
         status, _ = http_get(f"http://127.0.0.1:{worker.web_port}/readyz")
         _, text = http_get(f"http://127.0.0.1:{worker.web_port}/metrics")
-        errors = metric_value(text, "newsflow_publish_errors_total", topic=clean) or 0.0
+        errors = metric_value(text, "newsflow_publish_errors_total", topic=gone) or 0.0
         return status, errors
 
     try:
@@ -250,7 +250,7 @@ def test_missing_topic_is_not_ready_alerts_and_drops_nothing(
             time.sleep(1)
             status, errors = scrape()
         print(f"\n[missing {missing}, {recovery}] /readyz {status}, publish errors {errors:.0f}")
-        assert status == 503, "not ready while an output topic cannot be written"
+        assert status == 503, "not ready while a topic cannot be written"
         assert errors >= 1, "newsflow_publish_errors_total{topic} counts the failures"
         down = time.monotonic()
         if recovery == "restart":
@@ -261,7 +261,7 @@ def test_missing_topic_is_not_ready_alerts_and_drops_nothing(
                 [sys.executable, "-m", "service", "topics"], env={**os.environ, **env},
                 capture_output=True, text=True, timeout=120, check=True,
             )
-            assert f"{clean}\tpartitions=1\tcreated" in done.stdout.splitlines(), done.stdout
+            assert f"{gone}\tpartitions=1\tcreated" in done.stdout.splitlines(), done.stdout
         worker.wait_ready(timeout=90)
         print(f"[missing {missing}] ready again {time.monotonic() - down:.1f}s after {recovery}")
         records = asyncio.run(collect(settings, expected=len(lines)))
