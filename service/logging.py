@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -32,16 +33,20 @@ class RepeatFilter(logging.Filter):
     """Let one copy of a repeated message through per window and count the rest.
 
     While a topic is missing or denied, aiokafka logs the same error on every metadata
-    refresh, many times a second: the log fills and the first useful line scrolls away."""
+    refresh, many times a second: the log fills and the first useful line scrolls away.
+    `clock` gives the time in seconds (monotonic by default; tests pass a fake one)."""
 
-    def __init__(self, window_seconds: float = 30.0) -> None:
+    def __init__(
+        self, window_seconds: float = 30.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         super().__init__()
         self.window = window_seconds
+        self.clock = clock
         self._seen: dict[tuple[str, str], list[float]] = {}  # key -> [first seen, repeats]
 
     def filter(self, record: logging.LogRecord) -> bool:
         key = (record.name, record.getMessage())
-        now = time.monotonic()
+        now = self.clock()
         seen = self._seen.get(key)
         if seen is not None and now - seen[0] < self.window:
             seen[1] += 1
