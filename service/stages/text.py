@@ -25,6 +25,7 @@ import ftfy
 from ftfy.badness import is_bad
 
 from service.stages import patterns as P
+from service.stages.entities import unescape_text
 
 # ftfy only where it is certain: fix mojibake, keep curly quotes and character widths.
 _FTFY = ftfy.TextFixerConfig(
@@ -109,7 +110,11 @@ Tick = Callable[[str], None]
 
 
 def split_lines(text: str, *, tick: Tick | None = None) -> list[str]:
-    """Non-empty lines, with hard-wrapped prose (next line starts lower case) re-joined."""
+    """Non-empty lines, with hard-wrapped prose (next line starts lower case) re-joined.
+
+    HTML entities are decoded first (`&lt;`, and `#39;` that lost its `&`), and markup
+    the decoding revealed is dropped (entities.py)."""
+    text = unescape_text(text)
     out: list[str] = []
     glue = False
     for n, line in enumerate(text.split("\n")):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import gzip
 import hashlib
+import re
 from pathlib import Path
 
 import pytest
@@ -12,6 +15,7 @@ from service.models import CleanedArticle, RawArticle
 from service.settings import CleanConfig
 from service.stages import html as html_stage
 from service.stages.clean import article_id, canonical_url, clean
+from service.stages.entities import unescape_text
 
 SEED = Path(__file__).resolve().parents[3] / "shared" / "seeds" / "000_ddffc17b4b401ebd.txt"
 CFG = CleanConfig()
@@ -362,3 +366,78 @@ def test_cjk_paragraphs_count_as_prose() -> None:
 )
 def test_canonical_url_drops_tracking_and_fragments(given: str, expected: str | None) -> None:
     assert canonical_url(given) == expected
+
+
+# ---------------------------------------------------------- entities in text ----
+AG_NEWS = SEED.parents[1] / "datasets" / "ag_news" / "train-12k.csv.gz"
+# What no cleaned text may still show: escaped markup, and entities with or without `&`.
+LEFTOVER_RE = re.compile(r"&lt;|&gt;|&amp;|&quot;|&#\d+;|(?<![\w&])(?:#\d{2,4}|quot|amp|lt|gt);"
+                         r"|</?(?:a|b|p|font|img|br)\b[^<>]*>", re.IGNORECASE)
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("Marsh amp; McLennan Cos Inc. #39;s Mercer", "Marsh & McLennan Cos Inc.'s Mercer"),
+        ("the S amp;P 500 and J amp;J", "the S&P 500 and J&J"),
+        ("Western amp;amp;amp; Southern Women #39;s Open", "Western & Southern Women's Open"),
+        ("proclaimed quot;blog quot; the word", 'proclaimed "blog" the word'),
+        ("for #36;25 billion #151; in cash", "for $25 billion — in cash"),
+        ("Allergan Inc.'s &lt;A HREF=\"http://example.com/q?t=AGN.N\"&gt;AGN.N&lt;/A&gt; drug",
+         "Allergan Inc.'s AGN.N drug"),
+        ("Tri-Nations &lt;b&gt;...&lt;/b&gt;", "Tri-Nations ..."),
+        ("twice &amp;lt;b&amp;gt;escaped&amp;lt;/b&amp;gt; &amp;#39;", "twice escaped '"),
+        ("a ticker &lt;AKLM.PK&gt; stays", "a ticker <AKLM.PK> stays"),
+        ("&lt;p&gt;One.&lt;/p&gt;&lt;p&gt;Two.&lt;/p&gt;", "\nOne.\n\nTwo.\n"),  # paragraph breaks
+        ("&lt;script&gt;alert(1)&lt;/script&gt;kept", "kept"),
+    ],
+)
+def test_entities_decode_with_or_without_their_ampersand(given: str, expected: str) -> None:
+    assert unescape_text(given) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["AT&T said a < b and c > d", "see issue #12; then noon; Lamp;", "plain text"]
+)
+def test_text_that_only_looks_escaped_is_unchanged(text: str) -> None:
+    assert unescape_text(text) is text
+
+
+def test_escaped_link_in_flattened_text_keeps_its_anchor_text() -> None:
+    para = BODY[1].replace("three routes", "three &lt;A HREF=\"https://bus.example/r\"&gt;"
+                           "night routes&lt;/A&gt;").replace("spring", "spring #39;s start")
+    out, _ = run("\n\n".join([BODY[0], para, *BODY[2:]]))
+    assert "three night routes" in out and "spring's start" in out
+    assert not LEFTOVER_RE.search(out)
+
+
+@pytest.fixture(scope="module")
+def ag_rows() -> list[tuple[str, str]]:
+    """AG News rows (title, description) that carry entities; the dataset is read, not copied."""
+    if not AG_NEWS.exists():
+        pytest.skip("../shared/datasets/ag_news is absent")
+    with gzip.open(AG_NEWS, "rt", encoding="utf-8") as f:
+        rows = [(r[1], r[2]) for r in csv.reader(f)][1:]
+    return [r for r in rows if LEFTOVER_RE.search(r[1])][:300]
+
+
+def test_ag_news_entities_and_escaped_markup_are_gone_from_the_text(
+    ag_rows: list[tuple[str, str]],
+) -> None:
+    assert len(ag_rows) == 300
+    kept = 0
+    for _, description in ag_rows:
+        try:
+            out, _ = run(description)
+        except NoArticle:
+            continue  # a lead shorter than the stage minimum, or only an ad
+        kept += 1
+        assert not LEFTOVER_RE.search(out), out
+    assert kept > 200
+
+
+def test_ag_news_examples_read_as_published(ag_rows: list[tuple[str, str]]) -> None:
+    by_start = {d[:40]: d for _, d in ag_rows}
+    allergan = next(d for k, d in by_start.items() if "Allergan" in k or "Allergan  Inc" in d)
+    out, _ = run(allergan)
+    assert "won't approve Allergan Inc.'s AGN.N experimental treatment" in out
