@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
+from collections.abc import Callable
 
 from courlan import normalize_url
 from url_normalize import url_normalize
@@ -40,25 +41,53 @@ class Deadline:
     """The clean stage's time budget, checked between steps and inside line loops.
 
     Cooperative: a C extension (lxml, lexbor) cannot be interrupted, so the input caps
-    bound each step and this catches the sum of them on a slow or overloaded machine."""
+    bound each step and this catches the sum of them on a slow or overloaded machine.
+    `clock` gives the time in seconds (monotonic by default; tests pass a fake one)."""
 
-    __slots__ = ("limit", "started")
+    __slots__ = ("clock", "limit", "started")
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.limit = seconds
-        self.started = time.monotonic()
+        self.clock = clock
+        self.started = clock()
 
     def check(self, step: str = "cleaning") -> None:
-        elapsed = time.monotonic() - self.started
+        elapsed = self.clock() - self.started
         if elapsed > self.limit:
             raise ExtractionTimeout(f"{elapsed:.2f}s at {step}, over the {self.limit:g}s deadline")
 
 
+# What the source's learned boilerplate says of a page's lines (None: nothing learned).
+Learned = Callable[[list[str]], list[bool] | None]
+
+
 def clean(
-    raw: RawArticle, cfg: CleanConfig, memory: BoilerplateMemory | None = None
+    raw: RawArticle,
+    cfg: CleanConfig,
+    memory: BoilerplateMemory | None = None,
+    *,
+    clock: Callable[[], float] = time.monotonic,
 ) -> CleanedArticle:
-    """One raw page to a cleaned article, or a Rejection saying why not."""
-    deadline = Deadline(cfg.deadline_seconds)
+    """One raw page to a cleaned article, or a Rejection saying why not.
+
+    HTML first; the text body when there is no HTML, or when the HTML gave no paragraphs."""
+    deadline = Deadline(cfg.deadline_seconds, clock)
+    html, text = _bodies(raw, cfg)
+    learned = _learner(memory if cfg.learn_boilerplate else None, source_key(raw.source, raw.url))
+    meta, result = PageMeta(), None
+    if html:
+        meta, result = _clean_html(html, raw.title, cfg, learned, deadline)
+    kind = "html"
+    if result is None or (not result.paragraphs and text):
+        kind = "text" if text else "html"
+        result = _clean_text(text, raw.title, learned, deadline)
+    deadline.check("line cleaning")
+    body = _body(result, cfg)
+    return _article(raw, meta, result, body, kind)
+
+
+def _bodies(raw: RawArticle, cfg: CleanConfig) -> tuple[str, str]:
+    """The HTML and the normalised text, each within the size cap; one must be non-empty."""
     html, text = (raw.html or "").strip(), (raw.text or "").strip()
     for name, body in (("HTML", html), ("text", text)):
         # One cap for either body: past it no step's cost is bounded any more.
@@ -67,44 +96,53 @@ def clean(
     text = normalise(text).strip() if text else ""
     if not html and not text:
         raise EmptyContent()
-    learn = memory if cfg.learn_boilerplate else None
-    key = source_key(raw.source, raw.url)
-    meta = PageMeta()
-    result: TextResult | None = None
-    kind: str = "html"
-    if html:
-        html = strip_prologue(html)
-        too_complex = over_limits(html)
-        if too_complex is None:
-            extract = extract_fast if cfg.mode == "fast" else extract_quality
-            extracted: HtmlResult = extract(html)
-            deadline.check("extraction")
-            meta = extracted.meta
-            lines = [ln for ln in normalise(extracted.text).split("\n") if ln]
-            if lines:
-                learned = learn.observe(key, lines) if learn else None
-                result = filter_extracted(
-                    lines, title_hint=raw.title or meta.title, learned=learned,
-                    tick=deadline.check,
-                )
-        else:
-            # Too deep or too many elements for a DOM: read it as a flattened page.
-            meta = from_html(html)
-            lines = split_lines(normalise(flatten(html)), tick=deadline.check)
-            deadline.check("flattening")
-            if lines:
-                learned = learn.observe(key, lines) if learn else None
-                result = clean_lines(
-                    lines, title_hint=raw.title or meta.title, learned=learned,
-                    tick=deadline.check,
-                )
-    if result is None or (not result.paragraphs and text):
-        kind = "text" if text else "html"
-        lines = split_lines(text, tick=deadline.check) if text else []
-        learned = learn.observe(key, lines) if learn and lines else None
-        result = clean_lines(lines, title_hint=raw.title, learned=learned, tick=deadline.check)
-    deadline.check("line cleaning")
+    return html, text
 
+
+def _learner(memory: BoilerplateMemory | None, key: str | None) -> Learned:
+    def learned(lines: list[str]) -> list[bool] | None:
+        return memory.observe(key, lines) if memory and lines else None
+
+    return learned
+
+
+def _clean_html(
+    html: str, title: str | None, cfg: CleanConfig, learned: Learned, deadline: Deadline
+) -> tuple[PageMeta, TextResult | None]:
+    """Main-content extraction and the light line filter; or, for a page too deep or with
+    too many elements for a DOM, the page flattened and read like a flattened page."""
+    html = strip_prologue(html)
+    if over_limits(html) is not None:
+        meta = from_html(html)
+        lines = split_lines(normalise(flatten(html)), tick=deadline.check)
+        deadline.check("flattening")
+        if not lines:
+            return meta, None
+        return meta, clean_lines(
+            lines, title_hint=title or meta.title, learned=learned(lines), tick=deadline.check
+        )
+    extract = extract_fast if cfg.mode == "fast" else extract_quality
+    extracted: HtmlResult = extract(html)
+    deadline.check("extraction")
+    meta = extracted.meta
+    lines = [ln for ln in normalise(extracted.text).split("\n") if ln]
+    if not lines:
+        return meta, None
+    return meta, filter_extracted(
+        lines, title_hint=title or meta.title, learned=learned(lines), tick=deadline.check
+    )
+
+
+def _clean_text(
+    text: str, title: str | None, learned: Learned, deadline: Deadline
+) -> TextResult:
+    """The line cleaner on the text body (no lines at all when there is none)."""
+    lines = split_lines(text, tick=deadline.check) if text else []
+    return clean_lines(lines, title_hint=title, learned=learned(lines), tick=deadline.check)
+
+
+def _body(result: TextResult, cfg: CleanConfig) -> str:
+    """The paragraphs joined, or NoArticle when too little of a reader's text is left."""
     body = "\n\n".join(result.paragraphs)
     if not body:
         raise NoArticle(f"no body left after removing {sum(result.removed.values())} lines")
@@ -113,6 +151,12 @@ def clean(
     letters = len(_NON_LETTERS_RE.sub("", body))
     if letters < max(1, cfg.min_text_chars // 2):
         raise NoArticle(f"only {letters} letters in {len(body)} chars of body")
+    return body
+
+
+def _article(
+    raw: RawArticle, meta: PageMeta, result: TextResult, body: str, kind: str
+) -> CleanedArticle:
     canonical = canonical_url(raw.url)
     report = CleaningReport(
         input_kind="html" if kind == "html" else "text",

@@ -16,8 +16,10 @@ line cleaner instead, like a flattened page.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from html import unescape
+from typing import Literal
 
 import trafilatura
 from resiliparse.extract.html2text import extract_plain_text
@@ -118,45 +120,55 @@ def over_limits(
 
     An approximation of the HTML parser's tree (raw-text elements skipped, void elements
     and optional end tags honoured) that stops as soon as a cap is passed."""
-    lower: str | None = None
     stack: list[str] = []
-    elements = tokens = 0
-    pos = 0
-    while True:
-        match = _TAG_START_RE.search(html, pos)
-        if match is None:
-            return None
-        pos = match.end()
-        tokens += 1
+    elements = 0
+    for tokens, (kind, name) in enumerate(_tag_tokens(html), start=1):
         if tokens > 2 * max_elements:
             return f"more than {2 * max_elements} tags"
+        if kind == "end":
+            _pop_to(stack, name, _LOOKBACK)
+        elif kind == "start":
+            elements += 1
+            if elements > max_elements:
+                return f"more than {max_elements} elements"
+            if _open(stack, name) > max_depth:
+                return f"elements nested more than {max_depth} deep"
+    return None
+
+
+def _tag_tokens(html: str) -> Iterator[tuple[Literal["comment", "end", "start"], str]]:
+    """The page's comments, end tags and start tags in order, names lower-cased.
+
+    The body of a comment or of a raw-text element is skipped, not scanned; the tokens stop
+    at one left unterminated, as the parser would read the rest of the page into it."""
+    lower: str | None = None
+    pos = 0
+    while (match := _TAG_START_RE.search(html, pos)) is not None:
+        pos = match.end()
         if match.group(1):
-            end = html.find("-->", pos)
-            if end < 0:
-                return None
-            pos = end + 3
+            yield "comment", ""
+            pos = html.find("-->", pos)
+            if pos < 0:
+                return
+            pos += 3
             continue
         name = match.group(3).lower()
-        if match.group(2):
-            _pop_to(stack, name, _LOOKBACK)
-            continue
-        elements += 1
-        if elements > max_elements:
-            return f"more than {max_elements} elements"
-        if name in _RAW_TEXT:
+        yield ("end" if match.group(2) else "start"), name
+        if name in _RAW_TEXT and not match.group(2):
             lower = html.lower() if lower is None else lower
-            end = lower.find("</" + name, pos)
-            if end < 0:
-                return None
-            pos = end
-            continue
-        if name in _VOID:
-            continue
-        if name in _SELF_CLOSING:
-            _pop_to(stack, name, 4)
-        stack.append(name)
-        if len(stack) > max_depth:
-            return f"elements nested more than {max_depth} deep"
+            pos = lower.find("</" + name, pos)
+            if pos < 0:
+                return
+
+
+def _open(stack: list[str], name: str) -> int:
+    """Open element `name` on the stack (unless it has no content to nest); the new depth."""
+    if name in _RAW_TEXT or name in _VOID:
+        return len(stack)
+    if name in _SELF_CLOSING:
+        _pop_to(stack, name, 4)
+    stack.append(name)
+    return len(stack)
 
 
 def _pop_to(stack: list[str], name: str, lookback: int) -> None:

@@ -75,6 +75,19 @@ def split_tags(values: list[str]) -> list[str]:
 
 
 def _jsonld_objects(html: str) -> Iterator[dict[str, Any]]:
+    """The article objects (by `@type`) in the page's JSON-LD blocks, in document order."""
+    for raw in _jsonld_blocks(html):
+        if len(raw) > MAX_JSONLD_CHARS:
+            continue
+        try:
+            data = json.loads(raw)
+        except (ValueError, RecursionError):  # deep nesting exhausts json's recursion
+            continue
+        yield from _article_nodes(data)
+
+
+def _jsonld_blocks(html: str) -> Iterator[str]:
+    """The text of the first MAX_JSONLD_BLOCKS JSON-LD script elements that are closed."""
     lower: str | None = None
     pos = 0
     for _ in range(MAX_JSONLD_BLOCKS):
@@ -85,25 +98,24 @@ def _jsonld_objects(html: str) -> Iterator[dict[str, Any]]:
         end = lower.find("</script", match.end())
         if end < 0:
             return
-        raw, pos = html[match.end():end], end
-        if len(raw) > MAX_JSONLD_CHARS:
-            continue
-        try:
-            data = json.loads(raw)
-        except (ValueError, RecursionError):  # deep nesting exhausts json's recursion
-            continue
-        stack: list[Any] = [data]
-        while stack:
-            node = stack.pop()
-            if isinstance(node, list):
-                stack.extend(node)
-            elif isinstance(node, dict):
-                if "@graph" in node:
-                    stack.append(node["@graph"])
-                kind = node.get("@type")
-                kinds = kind if isinstance(kind, list) else [kind]
-                if any(isinstance(k, str) and k.lower() in _ARTICLE_TYPES for k in kinds):
-                    yield node
+        yield html[match.end():end]
+        pos = end
+
+
+def _article_nodes(data: Any) -> Iterator[dict[str, Any]]:
+    """Objects of an article type anywhere in lists and `@graph`s, without recursion."""
+    stack: list[Any] = [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            if "@graph" in node:
+                stack.append(node["@graph"])
+            kind = node.get("@type")
+            kinds = kind if isinstance(kind, list) else [kind]
+            if any(isinstance(k, str) and k.lower() in _ARTICLE_TYPES for k in kinds):
+                yield node
 
 
 def _attrs(tag: str) -> dict[str, str]:

@@ -441,3 +441,73 @@ def test_ag_news_examples_read_as_published(ag_rows: list[tuple[str, str]]) -> N
     allergan = next(d for k, d in by_start.items() if "Allergan" in k or "Allergan  Inc" in d)
     out, _ = run(allergan)
     assert "won't approve Allergan Inc.'s AGN.N experimental treatment" in out
+
+
+# ----------------------------------------------------------- time and shape ----
+class TickingClock:
+    """Moves `step` seconds each time it is read: no test depends on the machine's speed."""
+
+    def __init__(self, step: float) -> None:
+        self.now, self.step, self.reads = 0.0, step, 0
+
+    def __call__(self) -> float:
+        self.reads += 1
+        self.now += self.step
+        return self.now
+
+
+def test_the_deadline_counts_the_clock_it_is_given() -> None:
+    from service.errors import ExtractionTimeout
+    from service.stages.clean import Deadline
+
+    clock = TickingClock(1.0)
+    deadline = Deadline(2.5, clock)  # started at 1.0
+    deadline.check("first")  # 2.0: 1 s in
+    deadline.check("second")  # 3.0: 2 s in
+    with pytest.raises(ExtractionTimeout, match=r"3\.00s at third, over the 2\.5s deadline"):
+        deadline.check("third")
+
+
+def test_clean_checks_its_deadline_between_steps_and_inside_line_loops() -> None:
+    from service.errors import ExtractionTimeout
+
+    text = page(*(f"Line number {i} of a long list." for i in range(3000)))
+    # A clock that stands still: any budget is enough, however slow the machine.
+    assert clean(RawArticle(text=text), CleanConfig(deadline_seconds=0.001), clock=lambda: 0.0)
+    # One second per read: the line loops read it often enough to pass a 5 s budget.
+    clock = TickingClock(1.0)
+    with pytest.raises(ExtractionTimeout, match="over the 5s deadline"):
+        clean(RawArticle(text=text), CleanConfig(deadline_seconds=5.0), clock=clock)
+    assert clock.reads == 7  # the start, then six checks: it stopped at the first one over
+
+
+@pytest.mark.parametrize(
+    ("markup", "reason"),
+    [
+        ("<div>" * 6, "elements nested more than 5 deep"),
+        ("<img>" * 11, "more than 10 elements"),
+        ("<div></div>" * 11, "more than 20 tags"),
+        ("</b>" * 21, "more than 20 tags"),
+        ("<p>" * 11, "more than 10 elements"),  # an open <p> closes the one before it
+        ("<br>" * 5 + "<div>" * 5, None),  # void elements nest nothing
+        ("<script>" + "<div>" * 50 + "</script>", None),  # raw text is skipped
+        ("<!--" + "<div>" * 50 + "-->", None),  # and so are comments
+        ("<div>" * 3 + "<textarea>" + "<div>" * 50, None),  # unterminated: the parser stops
+        ("<div>" * 5 + "</div>" * 5 + "<div>" * 5, None),
+    ],
+)
+def test_over_limits_measures_the_shape_the_parser_would_build(
+    markup: str, reason: str | None
+) -> None:
+    assert html_stage.over_limits(markup, max_elements=10, max_depth=5) == reason
+
+
+def test_jsonld_article_objects_are_found_in_lists_and_graphs() -> None:
+    from service.stages.metadata import from_html
+
+    block = ('<script type="application/ld+json">{"@graph": [{"@type": "Person", "name": "x"},'
+             ' {"@type": ["WebPage", "NewsArticle"], "headline": "Bridge opens",'
+             ' "author": [{"name": "A. Writer"}]}]}</script>')
+    broken = '<script type="application/ld+json">{"@type": "NewsArticle",</script>'
+    meta = from_html(f"<html><head>{broken}{block}</head><body></body></html>")
+    assert meta.title == "Bridge opens" and meta.byline == "A. Writer"
