@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench kafka-fetch clean
+.PHONY: demo test test-fast lint bench kafka-fetch clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ test: $(STAMP) kafka-fetch
 	$(BIN)/mypy
 	bash scripts/prometheus.sh
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+## test-fast: ruff and the unit suite only (no broker, no subprocess), under a minute
+test-fast: $(STAMP)
+	$(BIN)/ruff check service tests bench
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not integration and not subprocess"
 
 lint: $(STAMP)
 	$(BIN)/ruff check service tests bench

@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import orjson
 
 from service.batch import process_file
 from service.settings import Settings
+from tests.conftest import NewsflowCli
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "articles.jsonl"
 
@@ -46,15 +45,12 @@ def test_one_output_line_per_input_line_in_order(tmp_path: Path) -> None:
     assert counts == {"articles.clean": 1, "articles.rejected": 3, "articles.duplicates": 1}
 
 
-def test_cli_process_on_the_seed_page(tmp_path: Path, seed_text: str) -> None:
+def test_cli_process_on_the_seed_page(
+    tmp_path: Path, seed_text: str, newsflow_cli: NewsflowCli
+) -> None:
     source = tmp_path / "seed.jsonl"
     source.write_bytes(orjson.dumps({"id": "seed", "text": seed_text}) + b"\n")
-    result = subprocess.run(
-        [sys.executable, "-m", "service", "process", str(source)],
-        capture_output=True,
-        check=True,
-        timeout=120,
-    )
+    result = newsflow_cli("process", str(source), check=True, timeout=120)
     [line] = result.stdout.splitlines()
     record = orjson.loads(line)
     assert record["topic"] == "articles.clean"
@@ -65,13 +61,10 @@ def test_cli_process_on_the_seed_page(tmp_path: Path, seed_text: str) -> None:
     assert b"processed 1 lines" in result.stderr
 
 
-def test_cli_process_on_the_samples_keeps_counts(tmp_path: Path) -> None:
+def test_cli_process_on_the_samples_keeps_counts(
+    tmp_path: Path, newsflow_cli: NewsflowCli
+) -> None:
     target = tmp_path / "out.jsonl"
-    subprocess.run(
-        [sys.executable, "-m", "service", "process", str(SAMPLES), "-o", str(target)],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
+    newsflow_cli("process", str(SAMPLES), "-o", str(target), check=True, timeout=120)
     inputs = [line for line in SAMPLES.read_bytes().splitlines()]
     assert len(target.read_bytes().splitlines()) == len(inputs)

@@ -10,6 +10,7 @@ import json
 import re
 import shutil
 import subprocess
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -291,31 +292,43 @@ def test_every_alert_has_a_firing_test_case() -> None:
 # -- promtool ---------------------------------------------------------------------------
 
 
-def promtool(*args: str, cwd: Path = PROMETHEUS) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [tool("promtool"), *args], cwd=cwd, capture_output=True, text=True, timeout=120
-    )
+Promtool = Callable[..., "subprocess.CompletedProcess[str]"]
 
 
-def test_promtool_check_config() -> None:
+@pytest.fixture
+def promtool() -> Promtool:
+    """`promtool ARGS` in deploy/prometheus (or `cwd`); tests/conftest.py marks its users."""
+    binary = tool("promtool")
+
+    def run(*args: str, cwd: Path = PROMETHEUS) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [binary, *args], cwd=cwd, capture_output=True, text=True, timeout=120
+        )
+
+    return run
+
+
+def test_promtool_check_config(promtool: Promtool) -> None:
     done = promtool("check", "config", "prometheus.yml")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "SUCCESS" in done.stdout
 
 
-def test_promtool_check_rules() -> None:
+def test_promtool_check_rules(promtool: Promtool) -> None:
     done = promtool("check", "rules", "alerts.yml")
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"SUCCESS: {len(alert_rules())} rules found" in done.stdout
 
 
-def test_promtool_test_rules() -> None:
+def test_promtool_test_rules(promtool: Promtool) -> None:
     done = promtool("test", "rules", "alerts_test.yml")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "SUCCESS" in done.stdout
 
 
-def test_promtool_rule_tests_catch_a_broken_threshold(tmp_path: Path) -> None:
+def test_promtool_rule_tests_catch_a_broken_threshold(
+    tmp_path: Path, promtool: Promtool
+) -> None:
     """The unit tests bite: loosen one threshold and `promtool test rules` must fail."""
     broken = (PROMETHEUS / "alerts.yml").read_text().replace("> 0.05", "> 0.5")
     assert broken != (PROMETHEUS / "alerts.yml").read_text()
