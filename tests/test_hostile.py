@@ -3,8 +3,6 @@ articles around it all come out clean and in line order, and cleaning time is bo
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +18,7 @@ from service.pipeline import Pipeline
 from service.settings import CleanConfig, DecodeConfig, Settings
 from service.stages.clean import clean
 from service.stages.index import InMemoryDedupIndex
+from tests.conftest import NewsflowCli
 from tests.hostile import BY_NAME, KINDS, PROCESSED, interleaved, outcome_of
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -127,14 +126,30 @@ def test_worst_case_kinds_stay_within_the_bound(name: str, mode: str) -> None:
     assert elapsed < PER_MESSAGE_SECONDS, f"{name} in {mode} mode took {elapsed:.1f}s"
 
 
-def test_the_deadline_rejects_with_extraction_timeout() -> None:
+class TickingClock:
+    """Moves `step` seconds each time it is read: no wall-clock speed involved."""
+
+    def __init__(self, step: float) -> None:
+        self.now, self.step = 0.0, step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+def test_the_deadline_rejects_with_extraction_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
     payload = BY_NAME["many_short_lines"].payload()
     raw = RawArticle.model_validate_json(payload)
     from service.errors import ExtractionTimeout
+    from service.stages import clean as clean_module
 
-    with pytest.raises(ExtractionTimeout, match="deadline"):
-        clean(raw, CleanConfig(deadline_seconds=0.001))
-    settings = Settings(clean=CleanConfig(deadline_seconds=0.001))
+    with pytest.raises(ExtractionTimeout, match="over the 3s deadline"):
+        clean(raw, CleanConfig(deadline_seconds=3.0), clock=TickingClock(1.0))
+    # The pipeline makes its own Deadline: give that one the ticking clock too.
+    real_deadline = clean_module.Deadline
+    monkeypatch.setattr(clean_module, "Deadline",
+                        lambda seconds, clock: real_deadline(seconds, TickingClock(1.0)))
+    settings = Settings(clean=CleanConfig(deadline_seconds=3.0))
     routed = Pipeline(settings, InMemoryDedupIndex()).process(payload, Origin(line=7))
     assert routed.topic == "articles.rejected"
     assert routed.value.model_dump()["error"]["code"] == "extraction_timeout"
@@ -153,18 +168,14 @@ def test_the_size_caps_are_configurable_and_have_their_own_code() -> None:
     ]
 
 
-def test_cli_process_survives_the_catalogue(tmp_path: Path) -> None:
+def test_cli_process_survives_the_catalogue(tmp_path: Path, newsflow_cli: NewsflowCli) -> None:
     """`newsflow process` as a subprocess: exit 0, one line per input, goods clean."""
     names, payloads = zip(*interleaved(), strict=True)
     source = tmp_path / "in.jsonl"
     source.write_bytes(b"\n".join(payloads) + b"\n")
     target = tmp_path / "out.jsonl"
-    env_settings = {"NEWSFLOW_CLEAN__MODE": "fast"}
-    result = subprocess.run(
-        [sys.executable, "-m", "service", "process", str(source), "-o", str(target)],
-        capture_output=True, timeout=600, cwd=ROOT,
-        env={**__import__("os").environ, **env_settings},
-    )
+    result = newsflow_cli("process", str(source), "-o", str(target),
+                          env={"NEWSFLOW_CLEAN__MODE": "fast"})
     assert result.returncode == 0, result.stderr[-2000:]
     out = [orjson.loads(line) for line in target.read_bytes().splitlines()]
     assert len(out) == len(names)
