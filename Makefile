@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint bench kafka-fetch clean
+.PHONY: demo test test-fast lint bench kafka-fetch clean soak
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ test-fast: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check service tests bench
 	$(BIN)/mypy
+
+## soak: fault soak counted from outside (librdkafka, read_committed); writes
+## bench/results/faults.md. Shorter: make soak SOAK_ARGS="--runs 2 --stops 1 --brokers 1"
+soak: $(STAMP) kafka-fetch
+	$(BIN)/python -m bench.fault_soak --write $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) .kafka .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,170 @@
+"""Fault soak, counted from outside (issue 22, item 1): `make soak`.
+
+    python -m bench.fault_soak                                   # 10 x 5 kills, 3 + 3 others
+    python -m bench.fault_soak --runs 2 --stops 1 --brokers 1 --write
+    python -m bench.fault_soak --env NEWSFLOW_DEDUP__MODE=partitioned --write
+
+On a broker of its own (so it may SIGKILL it), it runs tests/outside.py scenarios one
+after the other, each on fresh topics and a fresh consumer group:
+
+* `kills` (`--runs` of them): one worker, its process group SIGKILLed and restarted
+  `--kills` times at seeded random moments while the producer runs;
+* `stop` (`--stops`): two workers; one, chosen by the seed, SIGSTOPped for twice the
+  session timeout (a zombie the other must fence), then SIGCONTed; `--stop-faults` times;
+* `broker` (`--brokers`): one worker; the broker SIGKILLed, left down 8 s and restarted
+  on the same data and ports, `--broker-faults` times.
+
+The inputs are real AG News items with exact and near re-sends (some older than their
+originals, some arriving first), produced by an idempotent librdkafka producer at
+`--rate`/s, so production lasts about `--items / --rate` seconds. Every output topic is
+then read from the start by librdkafka with read_committed and compared, id by id, with
+`newsflow process` on the same input. A stall is time with no input resolved while some
+are outstanding; past STALL_BOUND_SECONDS it is a wedge. Run i uses seed `--seed + i`.
+
+`--write` replaces bench/results/faults.md (or `--out`) after every run, so a long soak
+that is stopped keeps what it measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import ROOT, machine_line, table
+from tests.kafka import Broker, start_broker
+from tests.outside import STALL_BOUND_SECONDS, FaultPlan, Report, Scenario, run_scenario
+
+RESULTS = ROOT / "bench" / "results" / "faults.md"
+HEADERS = (
+    "run", "scenario", "guarantee", "workers", "faults", "produced", "clean / dup / rejected",
+    "corrections", "lost", "twice", "repeats", "verdicts ≠ batch", "longest stall s",
+    "held back", "ready after fault s", "result",
+)
+
+
+def row(number: int, report: Report) -> list[object]:
+    ready = ", ".join("never" if r is None else f"{r:.1f}" for r in report.ready_after)
+    outcomes = " / ".join(str(report.outcomes.get(k, 0))
+                          for k in ("clean", "duplicates", "rejected"))
+    faults = f"{len(report.faults)} × {report.faults[0].kind}" if report.faults else "none"
+    verdict = "ok" if report.ok else "FAIL: " + ", ".join(
+        name for name, bad in (
+            ("lost", report.lost), ("twice", report.twice and report.guarantee == "exactly_once"),
+            ("verdicts", report.verdicts_differ), ("wedge", report.wedged),
+            ("misrouted", report.misrouted), ("delivery", report.delivery_failed),
+        ) if bad)
+    held = f"{report.held_back}" + (
+        f" ({report.uncommitted} records uncommitted)" if report.uncommitted else "")
+    return [number, report.scenario, report.guarantee, report.workers, faults, report.produced,
+            outcomes, report.corrections, report.lost, report.twice, report.repeats,
+            report.verdicts_differ, f"{report.longest_stall:.1f}", held, ready, verdict]
+
+
+def render(command: str, machine: str, reports: list[Report], planned: int) -> str:
+    rows = [row(i + 1, r) for i, r in enumerate(reports)]
+    failed = [r for r in reports if not r.ok]
+    ready = [x for r in reports for f in r.faults if f.kind == "kill"
+             if (x := f.ready_after) is not None]
+    lines = [
+        "# Faults, counted from outside (issue 22)",
+        "",
+        f"`{command}`: {machine}.",
+        "",
+        "Counted with librdkafka (confluent-kafka) at `isolation.level=read_committed`, not "
+        "with faust or aiokafka. Inputs: AG News items (headline + lead) with exact and near "
+        "re-sends, from an idempotent librdkafka producer running while the faults happen. "
+        "`lost`: acknowledged inputs with no committed outcome. `twice`: inputs with more "
+        "than one. `verdicts ≠ batch`: final (topic, status, duplicate_of), corrections "
+        "applied, differing from `newsflow process` on the same input. A stall is time with "
+        f"no input resolved while inputs are outstanding; past {STALL_BOUND_SECONDS:.0f} s "
+        "the run counts as wedged and stops waiting. `ready after`: seconds from the kill "
+        "(stop: from SIGCONT; broker: from its restart) until every worker's /readyz is 200.",
+        "",
+        table(HEADERS, rows),
+        "",
+        f"{len(reports)} of {planned} planned runs done; {len(failed)} failed. Ready after a "
+        f"worker kill: {min(ready):.1f}–{max(ready):.1f} s." if ready else
+        f"{len(reports)} of {planned} planned runs done; {len(failed)} failed.",
+    ]
+    for number, report in enumerate(reports, start=1):
+        if report.examples or report.stalls:
+            stalls = ", ".join(f"{s.seconds:.0f}s at t={s.started:.0f}s ({s.outstanding} out)"
+                               for s in report.stalls)
+            lines.append(f"- run {number}: stalls over 5 s: {stalls or 'none'}; "
+                         f"examples: {report.examples or 'none'}")
+    return "\n".join(lines) + "\n"
+
+
+def parse_env(pairs: list[str]) -> dict[str, str]:
+    env = {}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        env[key] = value
+    return env
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=10, help="worker-kill runs")
+    parser.add_argument("--kills", type=int, default=5, help="worker kills per run")
+    parser.add_argument("--stops", type=int, default=3, help="SIGSTOP runs (two workers)")
+    parser.add_argument("--stop-faults", type=int, default=2)
+    parser.add_argument("--brokers", type=int, default=3, help="broker-kill runs")
+    parser.add_argument("--broker-faults", type=int, default=2)
+    parser.add_argument("--items", type=int, default=3000)
+    parser.add_argument("--rate", type=float, default=20.0, help="inputs per second")
+    parser.add_argument("--guarantee", default="exactly_once",
+                        choices=("exactly_once", "at_least_once"))
+    parser.add_argument("--seed", type=int, default=22)
+    parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
+                        help="worker and batch settings, e.g. NEWSFLOW_DEDUP__MODE=partitioned")
+    parser.add_argument("--bootstrap", default=None,
+                        help="an existing broker (then no broker-kill runs)")
+    parser.add_argument("--write", action="store_true")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+
+    command = "python -m bench.fault_soak " + " ".join(
+        shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+    machine = machine_line()
+    plans: list[tuple[str, list[str], int]] = (
+        [("kills", ["kill"] * args.kills, 1)] * args.runs
+        + [("stop", ["stop"] * args.stop_faults, 2)] * args.stops
+        + [("broker", ["broker"] * args.broker_faults, 1)] * (0 if args.bootstrap else args.brokers)
+    )
+    reports: list[Report] = []
+    with tempfile.TemporaryDirectory(prefix="fault-soak-") as tmp:
+        broker: Broker | None = None
+        bootstrap = args.bootstrap
+        if bootstrap is None:
+            broker = start_broker(Path(tmp) / "kafka")
+            bootstrap = broker.bootstrap
+        try:
+            for i, (name, kinds, workers) in enumerate(plans):
+                started = time.monotonic()
+                report = run_scenario(Scenario(
+                    name=name, bootstrap=bootstrap, workdir=Path(tmp) / f"run{i + 1}",
+                    plan=FaultPlan(kinds=kinds, seed=args.seed + i),
+                    items=args.items, rate=args.rate, guarantee=args.guarantee,
+                    workers=workers, broker=broker, env=parse_env(args.env),
+                ))
+                reports.append(report)
+                print(f"run {i + 1}/{len(plans)} ({time.monotonic() - started:.0f}s): "
+                      f"{report.summary()}", flush=True)
+                text = render(command, machine, reports, len(plans))
+                if args.write:
+                    args.out.parent.mkdir(parents=True, exist_ok=True)
+                    args.out.write_text(text)
+        finally:
+            if broker is not None:
+                broker.stop()
+    print(render(command, machine, reports, len(plans)))
+    sys.exit(0 if all(r.ok for r in reports) else 1)
+
+
+if __name__ == "__main__":
+    main()
