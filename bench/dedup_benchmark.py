@@ -1,23 +1,27 @@
-"""Dedup stage: accuracy on the labelled corpus, signature speed, and throughput and
-memory against a large index.
+"""Dedup: precision and recall on real text with edited copies and hard negatives, order
+independence, an out-of-order archive, and verdicts/s and memory against a big index.
 
-    python bench/dedup_benchmark.py --eval            # precision/recall, threshold curve
-    python bench/dedup_benchmark.py --index-size 1000000   # throughput + memory
+    python -m bench.dedup_benchmark --eval                 # quality, ~1 min
+    python -m bench.dedup_benchmark --archive              # a year, in no order
+    python -m bench.dedup_benchmark --index-size 200000    # verdicts/s + memory
+    python -m bench.dedup_benchmark --eval --archive --index-size 200000 --write
 
-The big index is pre-filled through `DedupIndex.add_doc` with random signatures (real
-ids would need a million real articles); the timed articles are the real corpus.
-Random signatures never share a band with real text, so candidate checks against old
-articles are under-counted; the corpus articles do check each other.
+The corpus (bench/dedup_corpus.py, `edited=True`) is built at run time from the 181
+hand-made article bodies of the Zyte article-extraction benchmark in ../shared, the
+same pages as 8 published extractors output them (re-scrapes), and copies and hard
+negatives we derive from them; see that module for each kind. Peers in the same run:
+the engine with Jaccard alone (the rule before containment), and the naive assembly of
+the usual library, datasketch MinHashLSH at Jaccard 0.7, first seen wins.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import resource
+import gc
+import random
 import sys
 import time
+import tracemalloc
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,11 +34,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.dedup_corpus import build  # noqa: E402
 from service.models import Language, TaggedArticle  # noqa: E402
 from service.settings import DedupConfig  # noqa: E402
-from service.stages.dedup import Deduplicator, _tokens  # noqa: E402
-from service.stages.index import DocRecord, InMemoryDedupIndex, band_keys  # noqa: E402
+from service.stages.dedup import (  # noqa: E402
+    Candidate,
+    LocalDedup,
+    Probe,
+    make_probe,
+    probe_keys,
+    signer,
+)
+from service.stages.dedup.rule import UNIQUE  # noqa: E402
+from service.stages.dedup.signature import tokens  # noqa: E402
 
 T0 = datetime(2026, 3, 2, tzinfo=UTC)
+NOW = T0 + timedelta(days=400)
 LANG = Language(code="en", confidence=1.0)
+RESULTS = Path(__file__).resolve().parent / "results" / "dedup.md"
+APART = ("rescrape_poor", "update")  # reported on their own, outside P/R
+Verdicts = list[tuple[str, str | None]]
 
 
 def articles(records: list[dict[str, Any]], suffix: str = "") -> list[TaggedArticle]:
@@ -50,17 +66,22 @@ def articles(records: list[dict[str, Any]], suffix: str = "") -> list[TaggedArti
     ]
 
 
-def score(records: list[dict[str, Any]], verdicts: list[tuple[str, str | None]]) -> dict:
-    """Precision/recall of "is a duplicate"; rescrape_poor is reported on its own."""
+def score(records: list[dict[str, Any]], verdicts: Verdicts) -> dict[str, Any]:
+    """Precision/recall of "is a copy", recall per kind, and `duplicate_of` right."""
+    ordered = sorted(records, key=lambda r: (r["fetched_at"], r["id"]))
     first: dict[str, str] = {}
-    tp = fp = fn = right_of = poor = poor_hit = 0
+    for r in ordered:
+        first.setdefault(r["group"], r["id"])
+    tp = fp = fn = right_of = 0
+    kinds: dict[str, list[int]] = {}
     for r, (status, of) in zip(records, verdicts, strict=True):
-        original = first.setdefault(r["group"], r["id"])
-        truth = original != r["id"]
-        said = status != "unique"
-        if r["kind"] == "rescrape_poor":
-            poor += 1
-            poor_hit += said
+        original = first[r["group"]]
+        truth, said = original != r["id"], status != "unique"
+        if truth:
+            hits = kinds.setdefault(r["kind"], [0, 0])
+            hits[0] += said
+            hits[1] += 1
+        if r["kind"] in APART:
             continue
         if said and truth:
             tp += 1
@@ -70,188 +91,192 @@ def score(records: list[dict[str, Any]], verdicts: list[tuple[str, str | None]])
     return {
         "precision": tp / max(1, tp + fp),
         "recall": tp / max(1, tp + fn),
-        "duplicate_of_right": right_of / max(1, tp),
-        "tp": tp,
+        "of_right": right_of / max(1, tp),
         "fp": fp,
         "fn": fn,
-        "poor_recall": poor_hit / max(1, poor),
+        "kinds": {k: v[0] / v[1] for k, v in sorted(kinds.items())},
     }
 
 
-def run_ours(records: list[dict[str, Any]], cfg: DedupConfig) -> tuple[list, InMemoryDedupIndex]:
-    index = InMemoryDedupIndex()
-    dedup = Deduplicator(cfg)
-    now = T0 + timedelta(days=30)
-    out = []
+def run_engine(records: list[dict[str, Any]], cfg: DedupConfig) -> Verdicts:
+    """Final verdicts (corrections applied) in the order of `records`."""
+    local = LocalDedup(cfg)
+    out: dict[str, tuple[str, str | None]] = {}
     for a in articles(records):
-        v = dedup.deduplicate(a, index, now)
-        out.append((v.status, v.duplicate_of, v.similarity))
-    return out, index
+        v = local.deduplicate(a, NOW)
+        out.setdefault(a.id, (v.status, v.duplicate_of))
+    for c in local.corrections:
+        out[c.article_id] = (c.verdict.status, c.verdict.duplicate_of)
+    return [out[r["id"]] for r in records]
 
 
-def run_datasketch(records: list[dict[str, Any]], threshold: float) -> list[tuple]:
-    """The reference: datasketch MinHashLSH (its own band choice), first seen wins."""
+def run_datasketch(records: list[dict[str, Any]], threshold: float = 0.7) -> Verdicts:
+    """The naive assembly: datasketch MinHashLSH (its own bands), first seen wins."""
     from datasketch import MinHash, MinHashLSH
 
     lsh = MinHashLSH(threshold=threshold, num_perm=128)
-    kept: dict[str, tuple[float, str, MinHash]] = {}
-    out = []
+    kept: dict[str, MinHash] = {}
+    out: Verdicts = []
     for r in records:
-        toks = [t.decode() for t in _tokens(r["text"])]
+        toks = [t.decode() for t in tokens(r["text"])]
         m = MinHash(num_perm=128, seed=7)
         m.update_batch([" ".join(toks[i : i + 3]).encode() for i in range(len(toks) - 2)])
-        hits = [(kept[k][0], k) for k in lsh.query(m) if kept[k][2].jaccard(m) >= threshold]
+        hits = sorted(k for k in lsh.query(m) if kept[k].jaccard(m) >= threshold)
         if hits:
-            out.append(("near_duplicate", min(hits)[1], 0.0))
+            out.append(("near_duplicate", hits[0]))
         else:
             lsh.insert(r["id"], m)
-            kept[r["id"]] = (r["fetched_at"], r["id"], m)
-            out.append(("unique", None, 0.0))
+            kept[r["id"]] = m
+            out.append(("unique", None))
     return out
 
 
-def serialized_bytes(index: InMemoryDedupIndex) -> tuple[float, dict[str, float]]:
-    """Bytes per indexed article as a Table stores them: key + compact JSON value."""
-    n = max(1, len(index.docs))
-    per = {}
-    for name in ("docs", "ids", "urls", "bands", "buckets"):
-        store = getattr(index, name)
-        total = sum(len(k) + len(json.dumps(v, separators=(",", ":"))) for k, v in store.items())
-        per[name] = total / n
-    return sum(per.values()), per
+def _row(name: str, s: dict[str, Any], rate: float) -> str:
+    kinds = " ".join(f"{k} {v:.2f}" for k, v in s["kinds"].items())
+    return (f"| {name} | {s['precision']:.4f} | {s['recall']:.4f} | {s['of_right']:.4f} | "
+            f"{s['fp']} | {s['fn']} | {rate:.0f} | {kinds} |")
 
 
-def evaluate() -> None:
+def evaluate() -> list[str]:
+    records = build(edited=True)
+    lines = [
+        f"Corpus: {len(records)} records, "
+        + ", ".join(f"{k} {n}" for k, n in sorted(Counter(r['kind'] for r in records).items())),
+        "",
+        "| rule | precision | recall | duplicate_of right | FP | FN | articles/s | "
+        "recall per kind |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    peers: list[tuple[str, Any]] = [
+        ("engine, default (Jaccard 0.7 or containment 0.8)", lambda: run_engine(records,
+                                                                                 DedupConfig())),
+        ("engine, Jaccard 0.7 alone (the rule before)", lambda: run_engine(
+            records, DedupConfig(min_shingles=10**9))),
+        ("datasketch MinHashLSH 0.7, first seen wins", lambda: run_datasketch(records)),
+    ]
+    for containment in (0.7, 0.75, 0.85, 0.9):
+        peers.append((f"engine, containment {containment}", lambda c=containment: run_engine(
+            records, DedupConfig(containment=c))))
+    for name, fn in peers:
+        started = time.perf_counter()
+        verdicts = fn()
+        rate = len(records) / (time.perf_counter() - started)
+        lines.append(_row(name, score(records, verdicts), rate))
+    # One rule, any order: the same records shuffled give the same final verdicts.
+    shuffled = records[:]
+    random.Random(3).shuffle(shuffled)
+    a = dict(zip((r["id"] for r in records), run_engine(records, DedupConfig()), strict=True))
+    b = dict(zip((r["id"] for r in shuffled), run_engine(shuffled, DedupConfig()), strict=True))
+    lines += ["", f"Arrival order: the same {len(records)} records shuffled give "
+              f"{sum(a[k] != b[k] for k in a)} different final verdicts."]
+    return lines
+
+
+def archive() -> list[str]:
+    """A year of the corpus in no order through `newsflow process`'s code, vs sorted."""
+    import orjson
+
+    from service.batch import run
+    from service.settings import CleanConfig, Settings
+
+    rng = random.Random(8)
     records = build()
-    print("corpus:", len(records), dict(Counter(r["kind"] for r in records)))
-    cfg = DedupConfig()
-    t = time.perf_counter()
-    verdicts, index = run_ours(records, cfg)
-    took = time.perf_counter() - t
-    result = score(records, [v[:2] for v in verdicts])
-    print(f"ours  threshold={cfg.threshold} {result}  {len(records) / took:.0f} articles/s")
-    sims: dict[str, list[float]] = {}
-    for r, v in zip(records, verdicts, strict=True):
-        if v[0] == "near_duplicate":
-            sims.setdefault(r["kind"], []).append(v[2])
-    for kind, values in sorted(sims.items()):
-        print(
-            f"  similarity {kind:14s} n={len(values):4d} median={np.median(values):.3f} "
-            f"min={min(values):.3f}"
-        )
-    total, per = serialized_bytes(index)
-    print(
-        f"serialized bytes per indexed article: {total:.0f}", {k: round(v) for k, v in per.items()}
-    )
-    print("threshold curve (ours, bands=32 x rows=4):")
-    print(
-        "| threshold | precision | recall | duplicate_of right | FP | FN | poor-rescrape recall |"
-    )
-    print("|---|---|---|---|---|---|---|")
-    for threshold in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95):
-        v, _ = run_ours(records, DedupConfig(threshold=threshold))
-        s = score(records, [x[:2] for x in v])
-        print(
-            f"| {threshold} | {s['precision']:.4f} | {s['recall']:.4f} | "
-            f"{s['duplicate_of_right']:.4f} | {s['fp']} | {s['fn']} | {s['poor_recall']:.2f} |"
-        )
-    for threshold in (0.7, 0.8):
-        t = time.perf_counter()
-        ref = score(records, [x[:2] for x in run_datasketch(records, threshold)])
-        took = time.perf_counter() - t
-        print(
-            f"datasketch MinHashLSH threshold={threshold}: {ref}  "
-            f"{len(records) / took:.0f} articles/s"
-        )
+    start: dict[str, float] = {}
+    for r in records:  # each story starts on a random day of the year; copies within 2 days
+        start.setdefault(r["group"], rng.uniform(0, 365 * 86_400))
+    lines_in = []
+    for r in records:
+        t = T0 + timedelta(seconds=start[r["group"]] + r["fetched_at"] % 172_800)
+        lines_in.append(orjson.dumps({"id": r["id"], "text": r["text"], "url": r["url"],
+                                      "fetched_at": t.isoformat()}))
+    settings = Settings(clean=CleanConfig(learn_boilerplate=False))
+    whole = settings.model_copy(update={"dedup": settings.dedup.model_copy(
+        update={"window_seconds": None})})
+
+    def copies(lines: list[bytes], s: Settings) -> tuple[dict[str, str], float]:
+        started = time.perf_counter()
+        final: dict[str, str] = {}
+        for output in run(iter(lines), s, "archive"):
+            value = output.value()
+            if "dedup" in value:
+                final[value["id"]] = value["dedup"]["status"]
+        return final, time.perf_counter() - started
+
+    shuffled = lines_in[:]
+    rng.shuffle(shuffled)
+    ordered = sorted(lines_in, key=lambda line: orjson.loads(line)["fetched_at"])
+    out = ["| input | window | copies found | differing from sorted | s |", "|---|---|---|---|---|"]
+    reference, took = copies(ordered, whole)
+    found = sum(v != "unique" for v in reference.values())
+    out.append(f"| {len(records)} records, sorted by time | whole input | {found} | - | "
+               f"{took:.0f} |")
+    for name, s in (("whole input", whole), ("7 days", settings)):
+        got, took = copies(shuffled, s)
+        differ = sum(got[k] != reference[k] for k in reference)
+        out.append(f"| the same, shuffled | {name} | {sum(v != 'unique' for v in got.values())}"
+                   f" | {differ} | {took:.0f} |")
+    return out
 
 
-def signature_speed(records: list[dict[str, Any]]) -> None:
-    import datasketch
-    import rensa
-
-    texts = [r["text"] for r in records]
-    dedup = Deduplicator(DedupConfig())
-
-    def timed(name: str, fn: Any) -> None:
-        t = time.perf_counter()
-        for text in texts:
-            fn(text)
-        print(f"  {name:44s} {(time.perf_counter() - t) / len(texts) * 1e6:7.1f} us/article")
-
-    def shingles(text: str) -> list[str]:
-        toks = [t.decode() for t in _tokens(text)]
-        return [" ".join(toks[i : i + 3]) for i in range(len(toks) - 2)]
-
-    def with_cls(cls: Any) -> Any:
-        def fn(text: str) -> None:
-            m = cls(num_perm=128, seed=7)
-            m.update(shingles(text))
-            m.digest()
-
-        return fn
-
-    def ds(text: str) -> None:
-        m = datasketch.MinHash(num_perm=128, seed=7)
-        m.update_batch([s.encode() for s in shingles(text)])
-        m.digest()
-
-    print("signature speed (tokenise + shingle + 128 minima):")
-    timed("ours: rensa RMinHash, numpy shingle hashes", lambda x: dedup.signature(_tokens(x)))
-    timed("rensa RMinHash, string shingles", with_cls(rensa.RMinHash))
-    timed("rensa CMinHash, string shingles", with_cls(rensa.CMinHash))
-    timed("datasketch MinHash, string shingles", ds)
-
-
-def rss_mb() -> float:
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-def throughput(size: int) -> None:
-    records = build()
-    signature_speed(records)
-    cfg = DedupConfig()
-    dedup = Deduplicator(cfg)
-    index = InMemoryDedupIndex()
+def index_at_scale(size: int) -> list[str]:
+    """Verdicts/s and heap per article with `size` articles already held."""
+    cfg = DedupConfig(max_entries=max(size * 2, 1))
+    local = LocalDedup(cfg)
+    sign = signer(cfg)
     rng = np.random.default_rng(1)
-    before = rss_mb()
-    t = time.perf_counter()
     stamp = int(T0.timestamp())
+    gc.collect()
+    tracemalloc.start()
+    started = time.perf_counter()
     for i in range(size):
         sig = rng.bytes(cfg.num_perm)
-        record = DocRecord(f"prefill-{i:08d}", stamp, sig, None)
-        index.add_doc(f"P{i:010d}", record, band_keys(sig, dedup.bands, dedup.rows), 64)
-    built = time.perf_counter() - t
-    after = rss_mb()
-    print(
-        f"prefill: {size} articles in {built:.0f}s; python heap "
-        f"{(after - before) * 2**20 / size:.0f} bytes/article ({after - before:.0f} MB)"
-    )
-    now = T0 + timedelta(days=3)
-    for label, suffix in (
-        ("pass 1 (mostly new)", ""),
-        ("pass 2 (same texts, new ids: all copies)", "/2"),
-    ):
-        batch = articles(records, suffix)
-        t = time.perf_counter()
-        statuses = Counter(dedup.deduplicate(a, index, now).status for a in batch)
-        took = time.perf_counter() - t
-        print(
-            f"{label}: {len(batch) / took:.0f} articles/s on one core, index {len(index.docs)}"
-            f" docs, {dict(statuses)}"
-        )
-    print("max RSS MB:", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        me = Candidate(stamp + i % 86_400, f"prefill-{i:08d}", f"P{i:010d}", sig, None, 200)
+        keys = probe_keys(me, sign)
+        local.bands.restore(me, keys)
+        local.gather.restore(Probe(me, keys), [0], UNIQUE)
+    built = time.perf_counter() - started
+    heap, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    batch = articles(build(edited=True))
+    out = [f"Prefill: {size} articles held in {built:.0f} s; Python heap "
+           f"{heap / size:.0f} bytes per held article ({heap / 2**20:.0f} MiB).", ""]
+    out += ["| pass | verdicts/s (one core) | probe µs | bands+decide µs | statuses |",
+            "|---|---|---|---|---|"]
+    for label, suffix in (("1: the corpus", ""), ("2: the same texts, new ids", "/2")):
+        items = articles(build(edited=True), suffix) if suffix else batch
+        t0 = time.perf_counter()
+        probes = [make_probe(a, cfg, NOW) for a in items]
+        t1 = time.perf_counter()
+        statuses = Counter(local.offer(p).status for p in probes)
+        t2 = time.perf_counter()
+        n = len(items)
+        out.append(f"| {label} | {n / (t2 - t0):.0f} | {(t1 - t0) / n * 1e6:.0f} | "
+                   f"{(t2 - t1) / n * 1e6:.0f} | {dict(statuses)} |")
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--eval", action="store_true")
+    parser.add_argument("--archive", action="store_true")
     parser.add_argument("--index-size", type=int, default=0)
+    parser.add_argument("--write", action="store_true", help=f"write {RESULTS}")
     args = parser.parse_args()
+    sections: list[str] = []
     if args.eval:
-        evaluate()
+        sections += ["## Edited copies and hard negatives", "", *evaluate(), ""]
+    if args.archive:
+        sections += ["## An archive spanning a year, in no order", "", *archive(), ""]
     if args.index_size:
-        throughput(args.index_size)
+        sections += [f"## Index at scale ({args.index_size} articles held)", "",
+                     *index_at_scale(args.index_size), ""]
+    text = "\n".join(sections)
+    print(text)
+    if args.write:
+        command = " ".join(["python -m bench.dedup_benchmark", *sys.argv[1:]])
+        RESULTS.write_text(f"# Dedup benchmark\n\n`{command}` on {datetime.now(UTC):%Y-%m-%d}, "
+                           f"2 cores shared with the machine's other work.\n\n{text}",
+                           encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,18 @@ group are copies of one story; the first in arrival order is the original. Kinds
 - negative     a different article: a follow-up quoting the original's lede and
                sentences of three other stories, or a templated brief (same template, different
                company and figures), all on the same day
+
+With `edited=True` (the edited-copies benchmark), each page of four or more paragraphs
+also gets the copies a syndication desk makes, which 3-shingle Jaccard misses:
+
+- dropped      30-50 % of the paragraphs dropped (never the first)
+- lead         the lead paragraph rewritten (ours: a new first sentence, the rest of
+               the lead dropped) and 30 % of the other paragraphs dropped
+- footer       an agency footer and a related-links block of five other stories'
+               first sentences appended, and the last paragraph dropped
+- update       a developing story's update: the original plus two paragraphs of new
+               text (sentences of another story). Counted as a copy by our rule (it
+               keeps all of the earlier version) and reported on its own, not in P/R.
 """
 
 from __future__ import annotations
@@ -141,7 +153,44 @@ def _brief(rng: random.Random) -> str:
     )
 
 
-def build(shared: Path = SHARED, seed: int = 5) -> list[dict[str, Any]]:
+LEADS = [
+    "{city} ({agency}) - Officials and observers were weighing the consequences on {day}.",
+    "{city} ({agency}) - The announcement drew swift reactions on {day}.",
+    "{city} ({agency}) - Here is what we know so far, as of {day}.",
+]
+DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday"]
+
+
+def _drop(paras: list[str], share: float, rng: random.Random) -> list[str]:
+    """`paras` without `share` of them, never the first; order kept."""
+    gone = set(rng.sample(range(1, len(paras)), max(1, round(share * len(paras)))))
+    return [p for i, p in enumerate(paras) if i not in gone]
+
+
+def _edited(body: str, kind: str, others: list[str], rng: random.Random) -> str:
+    paras = _paragraphs(body)
+    if kind == "dropped":
+        return "\n\n".join(_drop(paras, rng.uniform(0.3, 0.5), rng))
+    if kind == "lead":
+        lead = rng.choice(LEADS).format(city=rng.choice(CITIES), agency=rng.choice(AGENCIES),
+                                        day=rng.choice(DAYS))
+        return "\n\n".join([lead, *_drop(paras, 0.3, rng)[1:]])
+    first_sentences = [re.split(r"(?<=[.!?])\s+", o.strip())[0][:160] for o in others]
+    if kind == "footer":
+        related = "Related coverage:\n" + "\n".join(first_sentences[:5])
+        footer = (f"(c) {rng.choice(AGENCIES)} {2017 + rng.randrange(5)}. All rights "
+                  "reserved. This material may not be published, broadcast, rewritten or "
+                  "redistributed.")
+        return "\n\n".join([*paras[:-1], related, footer])
+    assert kind == "update"
+    new = [" ".join(re.split(r"(?<=[.!?])\s+", o)[:3]) for o in others[5:7]]
+    return "\n\n".join(["UPDATE: adds reaction, details.", *paras, *new])
+
+
+EDITED_KINDS = ("dropped", "lead", "footer", "update")
+
+
+def build(shared: Path = SHARED, seed: int = 5, edited: bool = False) -> list[dict[str, Any]]:
     """The corpus in arrival order; fetched_at grows with arrival within each story."""
     rng = random.Random(seed)
     truth = json.loads((shared / "data" / "ground-truth.json").read_text(encoding="utf-8"))
@@ -179,6 +228,11 @@ def build(shared: Path = SHARED, seed: int = 5) -> list[dict[str, Any]]:
             emit(page, kind, text, url, t + rng.uniform(60, 86_400))
         emit(page, "styles", _styles(body, rng), url, t + rng.uniform(60, 86_400))
         emit(page, "syndicated", _syndicate(body, rng), None, t + rng.uniform(60, 86_400))
+        if edited and len(_paragraphs(body)) >= 4:
+            others = [truth[pages[(n + k) % len(pages)]]["articleBody"] for k in range(1, 8)]
+            for kind in EDITED_KINDS:
+                emit(page, kind, _edited(body, kind, others, rng), None,
+                     t + rng.uniform(60, 86_400))
         # Hard negative: a follow-up that quotes this story's lede, then a few sentences
         # from each of three other stories (each shares under a tenth of its source).
         follow = _paragraphs(body)[:1]

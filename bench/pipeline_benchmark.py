@@ -43,7 +43,6 @@ from service.pipeline import Pipeline, dump
 from service.settings import CleanConfig, Settings
 from service.stages.clean import clean
 from service.stages.decode import decode
-from service.stages.index import InMemoryDedupIndex
 
 STAGES = ("decode", "clean", "tag", "dedup", "encode")
 TARGETS = {
@@ -62,7 +61,7 @@ CLOCK = time.thread_time  # CPU seconds of this thread; see Stopwatch
 
 def run_pipeline(payloads: list[bytes], settings: Settings) -> tuple[Stopwatch, int, float]:
     """One pass through fresh pipeline state; returns stage times, rejections, hop seconds."""
-    pipeline = Pipeline(settings, InMemoryDedupIndex())
+    pipeline = Pipeline(settings)
     watch, rejected, hop = Stopwatch(CLOCK), 0, 0.0
     cfg = settings.clean
     for payload in payloads:

@@ -22,12 +22,11 @@ from bench.stream_benchmark import CaseResult, OwnBroker, run_case
 from service.models import Origin, TaggedArticle
 from service.pipeline import Pipeline, dump
 from service.settings import Settings
-from service.stages.index import InMemoryDedupIndex
 
 
 def tagged_payloads(count: int, seed: int) -> tuple[list[bytes], list[bytes] | None]:
     """What the prepare agent publishes on the tagged topic, made in-process."""
-    pipeline = Pipeline(Settings(), InMemoryDedupIndex())
+    pipeline = Pipeline(Settings())
     values, keys = [], []
     for payload in synthetic_payloads("text", count, seed=seed):
         result = pipeline.prepare(payload, Origin(topic="bench"))

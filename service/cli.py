@@ -47,11 +47,20 @@ def main() -> None:
     default=None,
     help="Where to write results (default: stdout).",
 )
-def process(source: Path | None, output: Path | None) -> None:
+@click.option(
+    "--window",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Dedup window in seconds of event time (default: the whole input; the worker's "
+    "is NEWSFLOW_DEDUP__WINDOW_SECONDS, 7 days).",
+)
+def process(source: Path | None, output: Path | None, window: float | None) -> None:
     """Run the pipeline in-process on a JSONL file: one output line per input line."""
     from service.batch import process_file
 
     settings = _settings()
+    dedup = settings.dedup.model_copy(update={"window_seconds": window})
+    settings = settings.model_copy(update={"dedup": dedup})
     path = source if source and str(source) != "-" else None
     # The bar counts bytes read, so it knows the total for files and grows for stdin.
     with _progress("process", path.stat().st_size if path else None) as bar:

@@ -67,12 +67,14 @@ ARTICLES_BY_SECTION = Counter(
 )
 DEDUP_INDEX_SIZE = Gauge(
     "newsflow_dedup_index_entries",
-    "Articles currently held in the dedup index.",
+    "Articles held in this worker's dedup band stores (bounded by dedup.max_entries).",
     registry=REGISTRY,
 )
 DEDUP_EVICTIONS = Counter(
     "newsflow_dedup_evictions_total",
-    "Articles evicted from the dedup index by the time window.",
+    "Articles dropped from the dedup index to stay within dedup.max_entries; "
+    "reason 'early' while still inside the window (verdicts may then differ from batch).",
+    ["reason"],
     registry=REGISTRY,
 )
 DEDUP_CANDIDATES = Histogram(
@@ -83,12 +85,12 @@ DEDUP_CANDIDATES = Histogram(
 )
 DEDUP_BUCKET_OVERFLOW = Counter(
     "newsflow_dedup_bucket_overflow_total",
-    "Partitioned dedup: bucket entries dropped because a bucket held max_candidates.",
+    "Dedup bucket entries dropped because a bucket held max_candidates.",
     registry=REGISTRY,
 )
 DEDUP_CORRECTIONS = Counter(
     "newsflow_dedup_corrections_total",
-    "Partitioned dedup: verdicts re-published on the duplicates topic after a late copy.",
+    "Dedup verdicts re-published on the duplicates topic after a late copy.",
     registry=REGISTRY,
 )
 BOILERPLATE_LINES_REMOVED = Counter(

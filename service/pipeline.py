@@ -10,8 +10,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
-from collections.abc import Iterable, MutableMapping
+from collections.abc import MutableMapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -31,8 +32,7 @@ from service.settings import Settings
 from service.stages.boilerplate import BoilerplateMemory
 from service.stages.clean import clean
 from service.stages.decode import decode
-from service.stages.dedup import DedupIndex, deduplicate, rebuild
-from service.stages.partitioned import Correction, LocalPartitionedDedup
+from service.stages.dedup import Correction, LocalDedup
 from service.stages.tag import Tagger
 
 logger = logging.getLogger(__name__)
@@ -67,19 +67,20 @@ class Pipeline:
     def __init__(
         self,
         settings: Settings,
-        index: DedupIndex,
         boilerplate: MutableMapping[str, Any] | None = None,
+        now: datetime | None = None,
     ) -> None:
         self.settings = settings
         self.topics = settings.topics
-        self.index = index
         self.tagger = Tagger(settings.tag)
         # Per-source learned chrome: a dict in batch mode, a Table-backed store in the worker.
         self.memory = BoilerplateMemory({} if boilerplate is None else boilerplate, settings.clean)
-        # dedup.mode=partitioned: the partitioned worker's rule, in-process (batch mode).
-        self.partitioned = (
-            LocalPartitionedDedup(settings.dedup) if settings.dedup.mode == "partitioned" else None
-        )
+        # The dedup engine in one process (batch mode); the worker spreads the same engine
+        # over partitions (service/runtime/dedup.py) and never calls `finish`.
+        self.dedup = LocalDedup(settings.dedup)
+        # The event time of an article without fetched_at (and the cap on future ones):
+        # one instant for a whole batch run, so ties fall to the id, not to the clock.
+        self.now = now
 
     def prepare(self, payload: bytes, origin: Origin) -> TaggedArticle | Rejected:
         """The stateless part: decode, clean and tag, or a dead letter."""
@@ -93,21 +94,9 @@ class Pipeline:
             logger.exception("unexpected error at %s", origin.model_dump(exclude_none=True))
             return self.reject(payload, origin, ProcessingFailed(f"{type(exc).__name__}: {exc}"))
 
-    def prepare_many(self, items: Iterable[tuple[bytes, Origin]]) -> list[TaggedArticle | Rejected]:
-        return [self.prepare(payload, origin) for payload, origin in items]
-
-    def restore_index(self) -> int:
-        """After the worker's Tables were restored: rebuild what the index keeps in memory."""
-        if not self.index.derived_in_memory:
-            return 0
-        return rebuild(self.index, self.settings.dedup)
-
     def finish(self, article: TaggedArticle) -> Routed:
-        """The stateful part: dedup against the index, then pick the output topic."""
-        if self.partitioned is not None:
-            verdict = self.partitioned.deduplicate(article)
-        else:
-            verdict = deduplicate(article, self.index, self.settings.dedup)
+        """The stateful part: dedup against everything seen, then pick the output topic."""
+        verdict = self.dedup.deduplicate(article, self.now)
         result = Article(**dict(article), dedup=verdict, processed_at=utcnow())
         topic = self.topics.clean if verdict.status == "unique" else self.topics.duplicates
         return Routed(topic=topic, value=result, key=result.id.encode("utf-8"))
@@ -185,7 +174,7 @@ def _utf8_or_none(data: bytes, *, may_end_mid_character: bool) -> str | None:
 
 
 def corrected(routed: Routed, correction: Correction, topic: str) -> Routed:
-    """Partitioned dedup: the article re-published with its new verdict and `correction`."""
+    """The article re-published with its new verdict and `correction`."""
     assert isinstance(routed.value, Article)
     value = routed.value.model_copy(
         update={

@@ -26,13 +26,19 @@ class TopicSettings(_Frozen):
     duplicates: str = "articles.duplicates"
     rejected: str = "articles.rejected"
     partitions: int = Field(default=8, ge=1)
-    # Near-duplicates do not share a key, so dedup sees one ordered stream by default.
-    tagged_partitions: int = Field(default=1, ge=1)
-    # dedup.mode=partitioned only: probes keyed by band, answers keyed by article id
-    # (both with tagged_partitions partitions; see docs/SCALE_OUT.md).
+    # Dedup's partitions (tagged, bands, answers and their tables); unset: `partitions`.
+    tagged_partitions: int = Field(default=0, ge=0)
+    # Dedup's hops: probes keyed by band, answers keyed by article id (docs/SCALE_OUT.md).
     bands: str = "newsflow.bands"
     answers: str = "newsflow.answers"
     replication_factor: int = Field(default=1, ge=1)
+
+
+    @model_validator(mode="after")
+    def _dedup_partitions_default_to_partitions(self) -> TopicSettings:
+        if not self.tagged_partitions:
+            object.__setattr__(self, "tagged_partitions", self.partitions)
+        return self
 
 
 class DecodeConfig(_Frozen):
@@ -61,12 +67,24 @@ class TagConfig(_Frozen):
 
 
 class DedupConfig(_Frozen):
-    # "partitioned" spreads dedup over tagged_partitions by band (docs/SCALE_OUT.md).
-    mode: Literal["single", "partitioned"] = "single"
-    window_seconds: float = Field(default=7 * 24 * 3600, gt=0)
+    """The rule is in service/stages/dedup/rule.py; these are its knobs."""
+
+    # Which pairs may match: |Δ event time| <= window. None: any (batch mode's default).
+    window_seconds: float | None = Field(default=7 * 24 * 3600, gt=0)
+    # Storage, separately: articles held, over all partitions; past it the oldest go
+    # first, counted by newsflow_dedup_evictions_total{reason="early"} while in-window.
+    max_entries: int = Field(default=1_000_000, ge=1)
     threshold: float = Field(default=0.7, gt=0, le=1)
-    num_perm: int = Field(default=128, ge=16)
-    bands: int = Field(default=32, ge=1)
+    # Edited copies: the share of the smaller text found in the other, for texts of at
+    # least min_shingles word 3-grams (about two short paragraphs).
+    containment: float = Field(default=0.8, gt=0, le=1)
+    min_shingles: int = Field(default=40, ge=1)
+    # ... and when the smaller text is at least this share of the larger: a follow-up
+    # that quotes a whole short story inside three times as much new text is not a copy.
+    containment_min_ratio: float = Field(default=0.4, ge=0, le=1)
+    num_perm: int = Field(default=192, ge=16)
+    # 64 bands of 3 rows: a pair at Jaccard 0.4 shares a band with p = 0.985.
+    bands: int = Field(default=64, ge=1)
     shingle_size: int = Field(default=3, ge=1)
     max_candidates: int = Field(default=64, ge=1)
 

@@ -377,14 +377,13 @@ def _run_table(modes: tuple[str, ...]) -> list[dict[str, Any]]:
     from service.models import Origin
     from service.pipeline import Pipeline
     from service.settings import CleanConfig, Settings
-    from service.stages.index import InMemoryDedupIndex
 
     rows = []
     payloads = [(kind, kind.payload()) for kind in KINDS]
     results: dict[str, dict[str, tuple[str, float]]] = {k.name: {} for k in KINDS}
     for mode in modes:
         settings = Settings(clean=CleanConfig(mode=mode))  # type: ignore[arg-type]
-        pipeline = Pipeline(settings, InMemoryDedupIndex())
+        pipeline = Pipeline(settings)
         for line, (kind, payload) in enumerate(payloads, start=1):
             started = time.perf_counter()
             routed = pipeline.process(payload, Origin(topic="hostile", line=line))

@@ -17,7 +17,6 @@ from service.models import Origin, RawArticle
 from service.pipeline import Pipeline
 from service.settings import CleanConfig, DecodeConfig, Settings
 from service.stages.clean import clean
-from service.stages.index import InMemoryDedupIndex
 from tests.conftest import NewsflowCli
 from tests.hostile import BY_NAME, KINDS, PROCESSED, interleaved, outcome_of
 
@@ -116,7 +115,7 @@ def test_rejected_records_keep_the_original_bytes(batch_run: tuple[list[str], li
 )
 def test_worst_case_kinds_stay_within_the_bound(name: str, mode: str) -> None:
     settings = Settings(clean=CleanConfig(mode=mode))  # type: ignore[arg-type]
-    pipeline = Pipeline(settings, InMemoryDedupIndex())
+    pipeline = Pipeline(settings)
     started = time.perf_counter()
     routed = pipeline.process(BY_NAME[name].payload(), Origin(line=1))
     elapsed = time.perf_counter() - started
@@ -150,7 +149,7 @@ def test_the_deadline_rejects_with_extraction_timeout(monkeypatch: pytest.Monkey
     monkeypatch.setattr(clean_module, "Deadline",
                         lambda seconds, clock: real_deadline(seconds, TickingClock(1.0)))
     settings = Settings(clean=CleanConfig(deadline_seconds=3.0))
-    routed = Pipeline(settings, InMemoryDedupIndex()).process(payload, Origin(line=7))
+    routed = Pipeline(settings).process(payload, Origin(line=7))
     assert routed.topic == "articles.rejected"
     assert routed.value.model_dump()["error"]["code"] == "extraction_timeout"
 
@@ -158,10 +157,10 @@ def test_the_deadline_rejects_with_extraction_timeout(monkeypatch: pytest.Monkey
 def test_the_size_caps_are_configurable_and_have_their_own_code() -> None:
     body = orjson.dumps({"id": "x", "text": "The mayor opened the new bridge. " * 200})
     small = Settings(decode=DecodeConfig(max_bytes=2048), clean=CleanConfig(max_html_chars=4096))
-    routed = Pipeline(small, InMemoryDedupIndex()).process(body, Origin(line=1))
+    routed = Pipeline(small).process(body, Origin(line=1))
     assert routed.value.model_dump()["error"]["code"] == "payload_too_large"
     medium = Settings(clean=CleanConfig(max_html_chars=4096))
-    routed = Pipeline(medium, InMemoryDedupIndex()).process(body, Origin(line=1))
+    routed = Pipeline(medium).process(body, Origin(line=1))
     value = routed.value.model_dump()
     assert value["error"]["code"] == "payload_too_large" and "text chars" in value["error"][
         "message"

@@ -10,7 +10,6 @@ from service.errors import InvalidJson
 from service.models import Article, Origin, Rejected
 from service.pipeline import Pipeline, make_rejected
 from service.settings import Settings
-from service.stages.index import InMemoryDedupIndex
 
 BODY = (
     "The regional water company said on Monday that it would replace four hundred kilometres "
@@ -20,7 +19,7 @@ BODY = (
 
 @pytest.fixture
 def pipeline() -> Pipeline:
-    return Pipeline(Settings(), InMemoryDedupIndex())
+    return Pipeline(Settings())
 
 
 def test_first_copy_is_clean_and_an_exact_copy_is_a_duplicate(pipeline: Pipeline) -> None:

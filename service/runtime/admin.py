@@ -40,10 +40,10 @@ def declared_topics(settings: Settings) -> dict[str, int]:
         names.clean: names.partitions,
         names.duplicates: names.partitions,
         names.rejected: names.partitions,
+        # dedup's scatter-gather hops (docs/SCALE_OUT.md)
+        names.bands: names.tagged_partitions,
+        names.answers: names.tagged_partitions,
     }
-    if settings.dedup.mode == "partitioned":  # scatter-gather hops (docs/SCALE_OUT.md)
-        declared[names.bands] = names.tagged_partitions
-        declared[names.answers] = names.tagged_partitions
     return declared
 
 

@@ -68,22 +68,6 @@ def register_agents(
                     await asyncio.sleep(0)
                     turn = time.perf_counter()
 
-    @app.agent(topics.tagged, name="newsflow.dedup")
-    async def dedup(stream: faust.StreamT[bytes]) -> None:
-        observe = metrics.STAGE_LATENCY.labels("dedup").observe
-        restored_for = None
-        async for events in _batches(stream, settings):
-            # Events flow only once Tables are restored; rebuild once per rebalance.
-            if restored_for != app.rebalancing_count:
-                restored_for = app.rebalancing_count
-                indexed = pipeline.restore_index()
-                logger.info("dedup index restored", extra={"articles": indexed})
-            for event in events:
-                started = time.perf_counter()
-                routed = pipeline.finish_payload(_payload(event), origin_of(event))
-                observe(time.perf_counter() - started)
-                await _publish(topics, routed, event.message.timestamp, "dedup")
-
     inputs = {topics.raw.get_topic_name(), topics.tagged.get_topic_name()}
 
     @app.timer(5.0)

@@ -12,14 +12,9 @@ from service.pipeline import Pipeline
 from service.runtime.admin import ensure_topics
 from service.runtime.agents import register_agents, stalled_topics
 from service.runtime.app import Topics, make_app, make_topics
-from service.runtime.partitioned import PartitionedDedup
-from service.runtime.tables import (
-    MeteredDedupIndex,
-    make_boilerplate_table,
-    make_dedup_tables,
-)
+from service.runtime.dedup import DedupAgents
+from service.runtime.tables import make_boilerplate_table
 from service.settings import Settings
-from service.stages.index import InMemoryDedupIndex
 
 # aiohttp sets the charset itself and refuses one inside content_type.
 _EXPOSITION = "text/plain; version=0.0.4"
@@ -32,14 +27,10 @@ class Service:
         self.settings = settings
         self.app: faust.App = make_app(settings)
         self.topics: Topics = make_topics(self.app, settings)
-        partitioned = settings.dedup.mode == "partitioned"  # docs/SCALE_OUT.md
-        self.dedup_tables = {} if partitioned else make_dedup_tables(self.app, settings)
         self.boilerplate = make_boilerplate_table(self.app, settings)
-        index = InMemoryDedupIndex() if partitioned else MeteredDedupIndex(self.dedup_tables)
-        self.pipeline = Pipeline(settings, index, self.boilerplate)
+        self.pipeline = Pipeline(settings, self.boilerplate)
         register_agents(self.app, self.topics, self.pipeline, settings)
-        if partitioned:  # replaces the single dedup agent with scatter/bands/decide
-            PartitionedDedup(self.app, self.topics, self.pipeline, settings)
+        self.dedup = DedupAgents(self.app, self.topics, self.pipeline, settings)
         self._register_pages()
 
     def is_ready(self) -> bool:

@@ -1,6 +1,9 @@
-"""Issue 5: the dedup index lives in changelog-backed Tables, so a worker killed with
+"""The dedup engine's state lives in changelog-backed Tables, so a worker killed with
 SIGKILL and started again still knows every article it saw, and copies of them sent
-after the restart never come out `unique`. Also: the window really forgets."""
+after the restart never come out `unique`. Also: the window really forgets.
+
+Every article carries its fetched_at (event time decides; an article without one is
+stamped with the processing time, which a restart moves)."""
 
 from __future__ import annotations
 
@@ -66,18 +69,22 @@ def test_copies_after_sigkill_restart_are_never_unique(
     settings = settings_from(env)
     raw = settings.topics.raw
     texts = [synthetic_body(rng) for _ in range(ORIGINALS)]
-    old = datetime.now(UTC) - timedelta(seconds=2 * WINDOW)
+    now = datetime.now(UTC)
+    old = now - timedelta(seconds=2 * WINDOW)
+    base = now - timedelta(seconds=WINDOW / 2)
 
     def doc(article_id: str, story: int, text: str, copy: int = 0, **kw: Any) -> dict[str, Any]:
-        # Syndicated copies come from other sites, as they do in the wild.
+        # Syndicated copies come from other sites, as they do in the wild; each copy is
+        # fetched a minute after the one before it.
+        kw.setdefault("fetched_at", iso(base + timedelta(seconds=story // 2 + 60 * copy)))
         return synthetic_article(article_id, text, source=f"site{(story + 7 * copy) % 97}.test",
                                  **kw)
 
     # Before the kill: 1,400 originals, 300 exact and 300 near copies (2,000 inputs).
     before: list[tuple[str, dict[str, Any]]] = []
     for i, text in enumerate(texts):
-        fetched = iso(old) if i == 0 else None  # story 0 ages out of the window
-        before.append((f"s{i}", doc(f"o{i}", i, text, fetched_at=fetched)))
+        extra: dict[str, Any] = {"fetched_at": iso(old)} if i == 0 else {}  # story 0 ages out
+        before.append((f"s{i}", doc(f"o{i}", i, text, **extra)))
         if 1 <= i <= 300:
             before.append((f"s{i}", doc(f"x{i}", i, text, copy=1)))
         elif 300 < i <= 600:
@@ -91,9 +98,10 @@ def test_copies_after_sigkill_restart_are_never_unique(
         after.append((f"s{i}", doc(f"r{i}", i, text, copy=2)))
     for i in range(1, 101):
         after.append((f"s{i}", doc(f"y{i}", i, lightly_edited(texts[i], rng, 1), copy=3)))
-    fresh = [(f"f{j}", doc(f"f{j}", 5000 + j, synthetic_body(rng))) for j in range(100)]
+    fresh = [(f"f{j}", doc(f"f{j}", 1400 + j, synthetic_body(rng))) for j in range(100)]
     after += fresh
-    after.append(("s0", doc("late0", 0, texts[0], copy=2)))  # now, > WINDOW after story 0
+    # Fetched now, more than WINDOW after story 0.
+    after.append(("s0", doc("late0", 0, texts[0], copy=2, fetched_at=iso(now))))
 
     first = WorkerProcess(env, tmp_path / "worker-1.log").start()
     second = WorkerProcess(env, tmp_path / "worker-2.log")

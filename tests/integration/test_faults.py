@@ -195,7 +195,7 @@ def test_missing_topic_is_not_ready_alerts_and_drops_nothing(
     own_broker: Broker, tmp_path: Path, missing: str, recovery: str
 ) -> None:
     """An output topic (`clean`) or an internal hop (`tagged`; `bands` and `answers` in
-    partitioned dedup) deleted under a worker.
+    dedup) deleted under a worker.
 
     Re-created with `newsflow topics`, the same worker carries on: its consumer picks an
     internal topic up again on the rebalance the new topic triggers. Restarted instead,
@@ -209,8 +209,6 @@ def test_missing_topic_is_not_ready_alerts_and_drops_nothing(
     bootstrap = own_broker.bootstrap
     env = isolated_env(bootstrap, NEWSFLOW_TOPICS__PARTITIONS="1",
                        NEWSFLOW_TOPICS__TAGGED_PARTITIONS="1")
-    if missing in ("bands", "answers"):  # the scatter-gather hops of partitioned dedup
-        env["NEWSFLOW_DEDUP__MODE"] = "partitioned"
     settings = settings_from(env)
     gone = getattr(settings.topics, missing)
     lines = articles(300, f"gone-{missing}")

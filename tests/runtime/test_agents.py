@@ -69,29 +69,58 @@ async def test_prepare_agent_tags_good_input_and_dead_letters_bad(
     assert counter("prepare", "rejected") == rejected_before + 1
 
 
-async def test_dedup_agent_routes_unique_then_duplicate(
+async def test_dedup_agents_only_move_the_engines_messages(
     service: Service, sent: list[tuple[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """tagged -> scatter -> bands -> band store -> answers -> decide -> clean/duplicates,
+    each agent in its own test_context, the hops recorded and fed on by hand."""
     changelog: list[Any] = []
-    for table in service.dedup_tables.values():
+    for table in service.dedup.tables.values():
         monkeypatch.setattr(table, "send_changelog", _recording_changelog(changelog))
+    hops: dict[str, list[tuple[int, bytes]]] = {"bands": [], "answers": []}
+    for name, topic in (("bands", service.dedup.bands_topic),
+                        ("answers", service.dedup.answers_topic)):
+
+        async def send(*, value: bytes, partition: int, _name: str = name, **_: Any) -> Any:
+            hops[_name].append((partition, value))
+            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            future.set_result(None)
+            return future
+
+        monkeypatch.setattr(topic, "send", send)
     pipeline = service.pipeline
     body = ("The city library will open on Sundays from March, the council said, after "
             "a petition signed by more than four thousand residents.")
-    first = pipeline.prepare(orjson.dumps({"id": "L1", "text": body}), _origin())
-    copy = pipeline.prepare(orjson.dumps({"id": "L2", "text": body}), _origin())
-    agent = service.app.agents["newsflow.dedup"]
-    async with agent.test_context() as test_agent:
-        for article in (first, copy):
-            await test_agent.put(article.model_dump_json().encode())
-        for _ in range(200):
-            if len(sent) >= 2:
-                break
-            await test_agent.sleep(0.01)
+    first = pipeline.prepare(orjson.dumps({"id": "L1", "text": body,
+                                           "fetched_at": "2026-11-01T10:00:00Z"}), _origin())
+    copy = pipeline.prepare(orjson.dumps({"id": "L2", "text": body,
+                                          "fetched_at": "2026-11-01T11:00:00Z"}), _origin())
+
+    async def run(agent_name: str, values: list[tuple[int, bytes]], until: Any) -> None:
+        agent = service.app.agents[agent_name]
+        async with agent.test_context() as test_agent:
+            for partition, value in values:
+                await test_agent.put(value, partition=partition)
+            for _ in range(300):
+                if until():
+                    break
+                await test_agent.sleep(0.01)
+
+    for article in (first, copy):  # one at a time, as two batches would go
+        start = len(sent)
+        probes = len(hops["bands"])
+        await run("newsflow.dedup.scatter", [(0, article.model_dump_json().encode())],
+                  lambda n=probes: len(hops["bands"]) > n)
+        new_probes = hops["bands"][probes:]  # one batch per band partition it probes
+        answers = len(hops["answers"])
+        await run("newsflow.dedup.bands", new_probes,
+                  lambda n=answers: len(hops["answers"]) > n)
+        await run("newsflow.dedup.decide", hops["answers"][answers:],
+                  lambda s=start: len(sent) > s)
     topics = service.settings.topics
     assert [name for name, _ in sent] == [topics.clean, topics.duplicates]
     assert sent[1][1]["dedup"] == {"status": "duplicate", "duplicate_of": "L1", "similarity": 1.0}
-    assert changelog, "the index writes go to the Tables' changelogs"
+    assert changelog, "payloads, verdicts and probes go to the Tables' changelogs"
 
 
 def _recording_changelog(into: list[Any]) -> Any:

@@ -1,6 +1,6 @@
-"""Partitioned dedup in the worker (NEWSFLOW_DEDUP__MODE=partitioned): scatter, bands, gather.
+"""The dedup engine in the worker: scatter, bands, decide (service/stages/dedup/engine.py).
 
-Three agents replace the single `newsflow.dedup` agent (see docs/SCALE_OUT.md):
+Three agents move the engine's messages over Kafka (see docs/SCALE_OUT.md):
 
     tagged (by id) --scatter--> bands (by band key) --bands--> answers (by id) --decide-->
         articles.clean | articles.duplicates (+ corrections on articles.duplicates)
@@ -19,10 +19,12 @@ Durable state is small, and written once per batch (`WriteBehind`):
 
 - `probes`: per bands partition and input batch, the probes it took ([candidate, keys]),
   keyed to hash to that partition. The buckets themselves are in memory, derived from
-  these records after every rebalance (`_restore`), like single mode's `bands` store.
+  these records after every rebalance (`_restore`).
 - `payloads`: per article, its JSON and candidate (the probe can be recomputed from it).
 - `verdicts`: per decided article, its verdict (rewritten by a correction).
-- `journal`: event-time hour chunks that expire the three above.
+- `journal`: event-time hour chunks of the `probes` records, so the oldest are dropped
+  first once a partition holds more than its share of `dedup.max_entries`. Payloads and
+  verdicts are dropped with their gather state, by the same bound.
 
 Gather states are in memory too: after a rebalance a decided article gets its recorded
 verdict back, and an undecided one is reopened and its probe sent again; band
@@ -37,6 +39,7 @@ import time
 import warnings
 from collections import defaultdict
 from collections.abc import Iterator, MutableMapping
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -60,26 +63,26 @@ from service.runtime.agents import (
 )
 from service.runtime.app import Topics
 from service.settings import Settings
-from service.stages.dedup import Deduplicator
-from service.stages.partitioned import (
-    EVICT_PER_CALL,
+from service.stages.dedup import (
     BandStore,
     Candidate,
     Correction,
+    Evicted,
     Gatherer,
     Journal,
     Probe,
     Verdict,
     make_probe,
+    per_partition,
     probe_keys,
+    signer,
 )
 
 logger = logging.getLogger(__name__)
 
-SINGLE_DEDUP_AGENT = "newsflow.dedup"
 # Standby replicas make every worker also consume every other worker's changelogs: with
-# two workers that cost ~15% more CPU per article (bench/results/partitioned.md). This
-# mode rebuilds its in-memory state from the changelogs after each rebalance anyway, so
+# two workers that cost ~15% more CPU per article (bench/results/partitioned.md). The
+# engine rebuilds its in-memory state from the changelogs after each rebalance anyway, so
 # a standby only shortens failover. Meant to become a setting (see docs/SCALE_OUT.md).
 STANDBY_REPLICAS = 0
 TABLES = ("probes", "payloads", "verdicts", "journal")
@@ -184,13 +187,13 @@ def make_partitioned_tables(app: faust.App, settings: Settings) -> dict[str, Tab
             partitions=settings.topics.tagged_partitions,
             key_type=bytes,
             use_partitioner=True,
-            help=f"Partitioned dedup store {name!r} (see service/stages/partitioned.py).",
+            help=f"Dedup store {name!r} (see service/runtime/dedup.py).",
         )
         for name in TABLES
     }
 
 
-class PartitionedDedup:
+class DedupAgents:
     """The scatter, band and decide agents with their topics and tables."""
 
     def __init__(self, app: faust.App, topics: Topics, pipeline: Pipeline, settings: Settings):
@@ -199,17 +202,16 @@ class PartitionedDedup:
         self.pipeline = pipeline
         self.settings = settings
         self.cfg = settings.dedup
-        self.dedup = Deduplicator(self.cfg)
+        self.signer = signer(self.cfg)
         self.n = settings.topics.tagged_partitions
-        if self.n == 1:
-            logger.warning("partitioned dedup with tagged_partitions=1 runs on one core")
+        self.capacity = per_partition(self.cfg.max_entries, self.n)
         names = settings.topics
         self.bands_topic = self._topic(names.bands)
         self.answers_topic = self._topic(names.answers)
         if app.conf.table_standby_replicas != STANDBY_REPLICAS:
             # Read by the assignor, which is built when the worker starts (after this);
             # faust warns because the app's settings were read once at creation.
-            logger.info("partitioned dedup: table standby replicas set to %d", STANDBY_REPLICAS)
+            logger.info("dedup: table standby replicas set to %d", STANDBY_REPLICAS)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", AlreadyConfiguredWarning)
                 app.conf.table_standby_replicas = STANDBY_REPLICAS
@@ -222,9 +224,12 @@ class PartitionedDedup:
         self._bands: dict[int, BandStore] = {}
         self._gathers: dict[int, Gatherer] = {}
         self._resending: set[asyncio.Future[None]] = set()
-        self._replace_single_agent()
+        metrics.DEDUP_INDEX_SIZE.set_function(self.size)
         self._register()
         app.on_rebalance_complete.connect(self._on_rebalance_complete)
+
+    def size(self) -> float:
+        return float(sum(len(store) for store in list(self._bands.values())))
 
     def _topic(self, name: str) -> faust.TopicT:
         return self.app.topic(
@@ -236,11 +241,6 @@ class PartitionedDedup:
             key_serializer="raw",
             value_serializer="raw",
         )
-
-    def _replace_single_agent(self) -> None:
-        """`register_agents` adds the single-stream dedup agent; this mode replaces it."""
-        if self.app.agents.pop(SINGLE_DEDUP_AGENT, None) is None:
-            raise RuntimeError(f"agent {SINGLE_DEDUP_AGENT!r} not found; cannot replace it")
 
     def _journal(self, name: str, partition: int) -> Journal:
         n = self.n
@@ -273,7 +273,7 @@ class PartitionedDedup:
         self._restore_bands(gained_bands)
         resend = self._restore_gathers(gained_gathers)
         logger.info(
-            "partitioned dedup restored after rebalance %d", self.app.rebalancing_count,
+            "dedup restored after rebalance %d", self.app.rebalancing_count,
             extra={"band_partitions": sorted(gained_bands),
                    "gather_partitions": sorted(gained_gathers),
                    "reprobed": sum(len(v) for v in resend.values()),
@@ -289,7 +289,7 @@ class PartitionedDedup:
                 if q in partitions:
                     taken[q].extend((Candidate.load(me), keys) for me, keys in records)
         for q in partitions:
-            store = self._bands[q] = BandStore(self.cfg)
+            store = self._bands[q] = BandStore(self.cfg, self.capacity)
             for me, keys in sorted(taken[q], key=lambda probe: probe[0].order):
                 store.restore(me, keys)
 
@@ -306,7 +306,7 @@ class PartitionedDedup:
             if p not in partitions:
                 continue
             me = Candidate.load(held[3])
-            probe = Probe(me, probe_keys(me, self.dedup))
+            probe = Probe(me, probe_keys(me, self.signer))
             by_partition = self._split(probe.keys)
             recorded = self.verdicts.get(article_id)
             verdict = None if recorded is None else Verdict.load(recorded)
@@ -325,7 +325,7 @@ class PartitionedDedup:
             task.add_done_callback(self._resending.discard)
 
     def _new_gatherer(self, partition: int) -> Gatherer:
-        return Gatherer({}, self._journal("d", partition), self.cfg, self.payloads, self.verdicts)
+        return Gatherer(self.cfg, self.payloads, self.verdicts, self.capacity)
 
     def band_store(self, partition: int) -> BandStore:
         store = self._bands.get(partition)
@@ -411,7 +411,9 @@ class PartitionedDedup:
             await _publish(self.topics, self._routed(article, prior), timestamp, "dedup")
             return
         try:
-            probe = make_probe(article, self.dedup)
+            # The raw record's timestamp stands in for a missing fetched_at (and caps a
+            # future one): a replay of the record gets the same event time.
+            probe = make_probe(article, self.cfg, datetime.fromtimestamp(timestamp, UTC))
         except Exception as exc:  # noqa: BLE001 - one input must never stop the stream
             logger.exception("unexpected dedup error at %s", origin.model_dump(exclude_none=True))
             failure = ProcessingFailed(f"{type(exc).__name__}: {exc}")
@@ -436,6 +438,8 @@ class PartitionedDedup:
                 taken.append([me_dump, keys])
             if offer.overflow:
                 metrics.DEDUP_BUCKET_OVERFLOW.inc(offer.overflow)
+            if offer.evicted.total:
+                record_evictions(offer.evicted)
             metrics.DEDUP_CANDIDATES.observe(len(offer.earlier))
             envelopes[partition_of(me.id, self.n)].append(
                 ["a", me.id, partition, [c.dump() for c in offer.earlier]]
@@ -446,20 +450,21 @@ class PartitionedDedup:
     def _record_probes(self, taken: dict[int, list[Any]], first: dict[int, int]) -> None:
         """One durable record per bands partition per batch: the probes it newly took,
         keyed by the batch's first offset there (a replayed batch rewrites the same key),
-        salted to hash to that partition; expired by the newest event time it holds."""
+        salted to hash to that partition; filed under the oldest event time it holds and
+        dropped, oldest first, past the partition's share of `max_entries` (as the band
+        store drops its probes)."""
         for q, probes in taken.items():
             if not probes:
                 continue
             key = salt(f"p{q}:{first[q]}", q, self.n)
             self.probes[key] = probes
-            newest = max(me[0] for me, _ in probes)
+            oldest = min(me[0] for me, _ in probes)
             journal = self._journal("b", q)
-            journal.file(newest, key)
-            cutoff = newest - int(self.cfg.window_seconds)
-            journal.evict(cutoff, self._expire_probes, EVICT_PER_CALL)
+            journal.file(oldest, key, len(probes))
+            journal.shrink(self.capacity, self._expire_probes)
 
-    def _expire_probes(self, key: str) -> int:
-        return int(self.probes.pop(key, None) is not None)
+    def _expire_probes(self, key: str) -> None:
+        self.probes.pop(key, None)
 
     async def _decide(self, partition: int, payload: bytes) -> None:
         gather = self.gatherer(partition)
@@ -508,4 +513,17 @@ class PartitionedDedup:
         metrics.DEDUP_CORRECTIONS.inc()
 
 
-__all__ = ["PartitionedDedup", "WriteBehind", "partition_of", "salt", "salted"]
+def record_evictions(evicted: Evicted) -> None:
+    """Count storage evictions; say so when they come before the window would."""
+    if evicted.early:
+        metrics.DEDUP_EVICTIONS.labels("early").inc(evicted.early)
+        logger.warning(
+            "dedup storage full: dropped articles still inside the window; raise "
+            "NEWSFLOW_DEDUP__MAX_ENTRIES or shorten NEWSFLOW_DEDUP__WINDOW_SECONDS",
+            extra={"early": evicted.early},
+        )
+    if evicted.total > evicted.early:
+        metrics.DEDUP_EVICTIONS.labels("aged").inc(evicted.total - evicted.early)
+
+
+__all__ = ["DedupAgents", "WriteBehind", "partition_of", "record_evictions", "salt", "salted"]

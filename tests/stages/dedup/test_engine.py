@@ -1,6 +1,6 @@
-"""Partitioned dedup's pure core: the rule, order independence, corrections, bounds.
+"""The dedup engine's protocol, pure: order independence, corrections, restores, bounds.
 
-`corpus()` is also the input of tests/integration/test_partitioned_dedup.py and
+`corpus()` is also the input of tests/integration/test_dedup_modes.py and
 bench/partitioned_benchmark.py: stories from word banks written here, with exact,
 near and syndicated copies, ties, and copies that arrive before their original.
 """
@@ -16,13 +16,12 @@ import pytest
 
 from service.models import Dedup, Language, TaggedArticle
 from service.settings import DedupConfig
-from service.stages.dedup import Deduplicator
-from service.stages.partitioned import (
+from service.stages.dedup import (
     BandStore,
     Candidate,
     Gatherer,
     Journal,
-    LocalPartitionedDedup,
+    LocalDedup,
     Probe,
     Verdict,
     make_probe,
@@ -144,7 +143,7 @@ def tagged(record: dict[str, Any]) -> TaggedArticle:
     )
 
 
-def final(local: LocalPartitionedDedup, first: dict[str, Dedup]) -> dict[str, Dedup]:
+def final(local: LocalDedup, first: dict[str, Dedup]) -> dict[str, Dedup]:
     out = dict(first)
     for correction in local.corrections:
         out[correction.article_id] = correction.verdict.dedup()
@@ -156,7 +155,7 @@ CFG = DedupConfig()
 
 def test_sorted_input_needs_no_correction_and_matches_the_reference() -> None:
     articles = sorted((tagged(r) for r in corpus()), key=lambda a: (a.fetched_at, a.id))
-    local = LocalPartitionedDedup(CFG)
+    local = LocalDedup(CFG)
     got = {a.id: local.deduplicate(a) for a in articles}
     assert local.corrections == []
     assert got == reference_verdicts(articles, CFG)
@@ -164,7 +163,7 @@ def test_sorted_input_needs_no_correction_and_matches_the_reference() -> None:
 
 def test_late_arrivals_are_corrected_to_the_reference() -> None:
     records = corpus()
-    local = LocalPartitionedDedup(CFG)
+    local = LocalDedup(CFG)
     first = {r["id"]: local.deduplicate(tagged(r)) for r in records}
     reference = reference_verdicts([tagged(r) for r in records], CFG)
     assert first != reference, "the corpus must contain races"
@@ -207,11 +206,9 @@ def simulate(
     at random points and rebuilt from what the worker keeps durable: the probes each
     band partition took, the probes of the scattered articles and the recorded verdicts;
     undecided articles are probed again. Messages not yet delivered stay queued."""
-    from service.runtime.partitioned import partition_of
+    from service.runtime.dedup import partition_of
 
     rng = random.Random(seed)
-    dedup = Deduplicator(CFG)
-    journal: dict[str, Any] = {}
     taken: dict[int, list[tuple[Candidate, list[str]]]] = defaultdict(list)
     scattered: dict[str, Probe] = {}
     recorded: dict[str, Any] = {}
@@ -227,13 +224,12 @@ def simulate(
     def fresh() -> tuple[list[BandStore], list[Gatherer]]:
         return (
             [BandStore(CFG) for _ in range(partitions)],
-            [Gatherer({}, Journal(journal, f"d{p}"), CFG, verdicts=recorded)
-             for p in range(partitions)],
+            [Gatherer(CFG, verdicts=recorded) for p in range(partitions)],
         )
 
     bands, gathers = fresh()
     for r in records:
-        probe = make_probe(tagged(r), dedup)
+        probe = make_probe(tagged(r), CFG)
         scattered[probe.me.id] = probe
         parts = split(probe)
         gathers[partition_of(probe.me.id, partitions)].expect(probe, parts)
@@ -299,12 +295,11 @@ def test_state_rebuilt_from_durable_records_after_crashes_converges(seed: int) -
 
 
 def test_replayed_probe_gets_the_same_answer_and_is_not_inserted_twice() -> None:
-    dedup = Deduplicator(CFG)
     rng = random.Random(7)
     text = story(rng)
     probes = [
         make_probe(TaggedArticle(id=f"a{i}", text=body, fetched_at=T0 + timedelta(seconds=i),
-                                 language=LANG), dedup)
+                                 language=LANG), CFG)
         for i, body in enumerate([text, near_copy(text, rng), text])
     ]
     store = BandStore(CFG)
@@ -318,9 +313,8 @@ def test_replayed_probe_gets_the_same_answer_and_is_not_inserted_twice() -> None
 
 
 def test_restored_band_store_answers_like_the_original() -> None:
-    dedup = Deduplicator(CFG)
     records = corpus(stories=30, seed=11)
-    probes = [make_probe(tagged(r), dedup) for r in records]
+    probes = [make_probe(tagged(r), CFG) for r in records]
     live, taken = BandStore(CFG), []
     for p in probes[:-10]:
         if live.offer(p.me, p.keys).inserted:
@@ -335,7 +329,7 @@ def test_restored_band_store_answers_like_the_original() -> None:
 
 
 def test_write_behind_collapses_rewrites_into_one_record_per_key() -> None:
-    from service.runtime.partitioned import WriteBehind
+    from service.runtime.dedup import WriteBehind
 
     class Counting(dict[str, Any]):
         writes = 0
@@ -359,7 +353,7 @@ def test_write_behind_collapses_rewrites_into_one_record_per_key() -> None:
 
 def test_hot_bucket_is_capped_and_overflow_counted() -> None:
     cfg = DedupConfig(max_candidates=4)
-    local = LocalPartitionedDedup(cfg)
+    local = LocalDedup(cfg)
     text = story(random.Random(1))
     for i in range(10):
         article = TaggedArticle(
@@ -369,12 +363,26 @@ def test_hot_bucket_is_capped_and_overflow_counted() -> None:
         assert verdict.status == ("unique" if i == 0 else "duplicate")
         assert verdict.duplicate_of in (None, "a0")
     stored = local.bands.buckets[next(k for k in local.bands.buckets if k.startswith("f:"))]
-    assert [v[1] for v in stored] == ["a0", "a1", "a2", "a3"]  # the earliest four
+    assert [v[1] for v in stored] == ["a0", "a1", "a2", "a3"]  # in-window: the earliest four
     assert local.overflow >= 6
 
 
+def test_a_full_bucket_drops_entries_the_window_no_longer_reaches_first() -> None:
+    cfg = DedupConfig(max_candidates=3, window_seconds=3600)
+    local = LocalDedup(cfg)
+    text = story(random.Random(1))
+    hours = [0, 0, 0, 5, 5, 5]  # a recurring body: three copies now, three 5 hours later
+    for i, h in enumerate(hours):
+        article = TaggedArticle(id=f"a{i}", text=text,
+                                fetched_at=T0 + timedelta(hours=h, seconds=i), language=LANG)
+        verdict = local.deduplicate(article)
+        assert verdict.duplicate_of == {0: None, 1: "a0", 2: "a0", 3: None}.get(i, "a3")
+    stored = local.bands.buckets[next(k for k in local.bands.buckets if k.startswith("f:"))]
+    assert [v[1] for v in stored] == ["a3", "a4", "a5"]
+
+
 def test_replayed_id_gets_its_first_verdict() -> None:
-    local = LocalPartitionedDedup(CFG)
+    local = LocalDedup(CFG)
     text = story(random.Random(2))
     a = TaggedArticle(id="a", text=text, fetched_at=T0, language=LANG)
     b = TaggedArticle(id="b", text=text, fetched_at=T0 + timedelta(seconds=5), language=LANG)
@@ -384,26 +392,66 @@ def test_replayed_id_gets_its_first_verdict() -> None:
     assert local.deduplicate(b).duplicate_of == "a"
 
 
-def test_window_expires_buckets_and_states() -> None:
-    cfg = DedupConfig(window_seconds=3600)
-    local = LocalPartitionedDedup(cfg)
-    text = story(random.Random(3))
-    old = TaggedArticle(id="old", text=text, fetched_at=T0, language=LANG)
-    new = TaggedArticle(id="new", text=text, fetched_at=T0 + timedelta(hours=3), language=LANG)
-    assert local.deduplicate(old).status == "unique"
-    assert local.deduplicate(new).status == "unique", "outside the window: not a copy"
-    for _ in range(200):  # each offer expires one journal chunk
-        other = TaggedArticle(
-            id=f"x{_}", text=story(random.Random(100 + _)),
-            fetched_at=T0 + timedelta(hours=3), language=LANG,
-        )
-        local.deduplicate(other)
-    assert all(v[1] != "old" for stored in local.bands.buckets.values() for v in stored)
-    assert "old" not in local.gather.states
+def test_storage_drops_the_oldest_past_max_entries_and_counts_early_evictions() -> None:
+    cfg = DedupConfig(max_entries=5, window_seconds=3600)
+    local = LocalDedup(cfg)
+    for i in range(8):  # eight different stories, one minute apart: all in the window
+        local.deduplicate(TaggedArticle(id=f"x{i}", text=story(random.Random(100 + i)),
+                                        fetched_at=T0 + timedelta(minutes=i), language=LANG))
+    assert len(local.bands) == 5 and len(local.gather) == 5
+    assert set(local.bands.held) == {"x3", "x4", "x5", "x6", "x7"}
+    assert (local.evicted.total, local.evicted.early) == (3, 3)
+    held = {e.id for bucket in local.bands.buckets.values() for e in bucket}
+    assert held == set(local.bands.held)
+    # Far newer articles push out ones the window no longer reaches: not early.
+    for i in range(5):
+        local.deduplicate(TaggedArticle(id=f"y{i}", text=story(random.Random(200 + i)),
+                                        fetched_at=T0 + timedelta(days=3, minutes=i),
+                                        language=LANG))
+    assert (local.evicted.total, local.evicted.early) == (8, 3)
+
+
+def test_an_out_of_order_backfill_is_judged_by_event_time() -> None:
+    """A year of articles in no order: storage holds them all, so every copy is found,
+    as it is when the same input is sorted by time."""
+    rng = random.Random(12)
+    items: list[TaggedArticle] = []
+    for s in range(40):
+        text = story(rng)
+        day = rng.uniform(0, 365)
+        for c in range(2):
+            items.append(TaggedArticle(
+                id=f"s{s}-{c}", text=text if c == 0 else near_copy(text, rng),
+                fetched_at=T0 + timedelta(days=day, hours=c * rng.uniform(0, 48)),
+                language=LANG))
+    rng.shuffle(items)
+    cfg = DedupConfig()  # a 7-day window, as the worker has
+    local = LocalDedup(cfg)
+    now = T0 + timedelta(days=400)  # processed after the year it covers
+    first = {a.id: local.deduplicate(a, now) for a in items}
+    got = final(local, first)
+    assert got == reference_verdicts(items, cfg, now)
+    assert sum(v.status != "unique" for v in got.values()) == 40
+
+
+def test_journal_drops_the_oldest_weight_first_and_resumes() -> None:
+    store: dict[str, Any] = {}
+    journal = Journal(store, "b0")
+    for i, hour in enumerate([5, 1, 3, 1, 9]):
+        journal.file(hour * 3600, f"r{i}", weight=10)
+    assert journal.size() == 50
+    dropped: list[str] = []
+    assert journal.shrink(40, dropped.append, limit=1) == 20  # hour 1's chunk, whole
+    assert dropped == ["r1", "r3"] and journal.size() == 30
+    assert journal.shrink(0, dropped.append, limit=1) == 10  # one chunk per call
+    journal.shrink(0, dropped.append, limit=None)
+    assert dropped[2:] == ["r2", "r0", "r4"] and journal.size() == 0
+    journal.file(7 * 3600, "again")
+    assert journal.size() == 1
 
 
 def test_candidate_round_trip_and_verdict_dump() -> None:
-    c = Candidate(5, "id", "fp", bytes(range(128)), None)
+    c = Candidate(5, "id", "fp", bytes(range(128)), None, 77)
     assert Candidate.load(c.dump()) == c
     v = Verdict("near_duplicate", "x", 0.9, 3)
     assert Verdict.load(v.dump()) == v
@@ -416,7 +464,7 @@ def test_a_gather_reopened_by_a_restore_goes_out_as_a_correction_unless_unique()
     original = Candidate(1, "a", "fp-a", bytes(128), None)
     copy = Candidate(5, "b", "fp-a", bytes(128), None)  # same fingerprint: a duplicate
     probe = Probe(copy, ("k1",))
-    restored = Gatherer({}, Journal({}, "d0"), CFG, verdicts={})
+    restored = Gatherer(CFG, verdicts={})
     restored.restore(probe, [0], verdict=None)
     verdict = restored.answer("b", 0, [original])
     assert verdict is not None and verdict.status == "duplicate"
@@ -426,13 +474,13 @@ def test_a_gather_reopened_by_a_restore_goes_out_as_a_correction_unless_unique()
         "redecided", None, verdict
     )
 
-    alone = Gatherer({}, Journal({}, "d0"), CFG, verdicts={})
+    alone = Gatherer(CFG, verdicts={})
     alone.restore(probe, [0], verdict=None)
     unique = alone.answer("b", 0, [])
     assert unique is not None and unique.status == "unique"
     assert alone.redecision("b", unique) is None  # verdicts only get more duplicate
 
-    fresh = Gatherer({}, Journal({}, "d0"), CFG, verdicts={})
+    fresh = Gatherer(CFG, verdicts={})
     fresh.expect(probe, [0])  # never restored: an ordinary first decision
     first = fresh.answer("b", 0, [original])
     assert first is not None and fresh.redecision("b", first) is None

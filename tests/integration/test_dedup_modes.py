@@ -1,5 +1,5 @@
-"""Issue 9: partitioned dedup gives the same verdicts on one worker, on two workers over
-8 partitions, and in batch mode (after corrections), on a real broker.
+"""One rule in every mode: dedup gives the same verdicts on one worker, on two workers
+over 8 partitions, and in batch mode (after corrections), on a real broker.
 
 The input (tests/stages/test_partitioned.py:corpus) holds exact, near and syndicated
 copies, fetched_at ties, and originals that arrive after some of their copies, so the
@@ -19,8 +19,7 @@ from service.models import Origin
 from service.pipeline import Pipeline
 from service.runtime.tail import Received
 from service.settings import CleanConfig, DedupConfig, Settings
-from service.stages.index import InMemoryDedupIndex
-from service.stages.partitioned import reference_verdicts
+from service.stages.dedup import reference_verdicts
 from tests.kafka import (
     WorkerProcess,
     collect,
@@ -32,12 +31,11 @@ from tests.kafka import (
     settings_from,
     wait_outputs,
 )
-from tests.stages.test_partitioned import corpus
+from tests.stages.dedup.test_engine import corpus
 
 pytestmark = pytest.mark.integration
 
 PARTITIONED = {
-    "NEWSFLOW_DEDUP__MODE": "partitioned",
     "NEWSFLOW_TOPICS__PARTITIONS": "8",
     "NEWSFLOW_TOPICS__TAGGED_PARTITIONS": "8",
     "NEWSFLOW_CLEAN__MIN_TEXT_CHARS": "20",
@@ -92,8 +90,6 @@ def stream(
     the buckets and verdicts of its partitions from the changelogs to get the late
     originals' corrections right."""
     env = isolated_env(bootstrap, **PARTITIONED)
-    run = env["NEWSFLOW_TOPICS__TAGGED"].removesuffix(".tagged")  # this run's own hops
-    env.update(NEWSFLOW_TOPICS__BANDS=f"{run}.bands", NEWSFLOW_TOPICS__ANSWERS=f"{run}.answers")
     settings = settings_from(env)
     procs = []
     try:
@@ -145,25 +141,24 @@ def _wait_settled(procs: list[WorkerProcess]) -> None:
 
 def batch_settings() -> Settings:
     return Settings(
-        dedup=DedupConfig(mode="partitioned"),
+        dedup=DedupConfig(),  # the worker's 7-day window
         clean=CleanConfig(min_text_chars=20, learn_boilerplate=False),
     )
 
 
 def batch(lines: list[bytes]) -> tuple[Verdicts, int]:
-    """`newsflow process`'s pipeline with NEWSFLOW_DEDUP__MODE=partitioned, plus the
-    corrections it collects for inputs that arrived after a later-ordered copy."""
+    """`newsflow process`'s pipeline, plus the corrections it collects for inputs that
+    arrived after a later-ordered copy."""
     settings = batch_settings()
-    pipeline = Pipeline(settings, InMemoryDedupIndex())
+    pipeline = Pipeline(settings)
     out: Verdicts = {}
     for n, line in enumerate(lines, start=1):
         value = pipeline.process(line, Origin(line=n)).value
         dedup = value.dedup  # type: ignore[union-attr]
         out[value.id] = (dedup.status, dedup.duplicate_of)  # type: ignore[union-attr]
-    assert pipeline.partitioned is not None
-    for c in pipeline.partitioned.corrections:
+    for c in pipeline.dedup.corrections:
         out[c.article_id] = (c.verdict.status, c.verdict.duplicate_of)
-    return out, len(pipeline.partitioned.corrections)
+    return out, len(pipeline.dedup.corrections)
 
 
 def test_one_worker_two_workers_and_batch_agree(kafka_bootstrap: str, tmp_path: Path) -> None:
@@ -171,7 +166,7 @@ def test_one_worker_two_workers_and_batch_agree(kafka_bootstrap: str, tmp_path: 
     assert 0 < first < len(lines)
     expected, batch_corrections = batch(lines)
     settings = batch_settings()
-    prepare = Pipeline(settings, InMemoryDedupIndex()).prepare
+    prepare = Pipeline(settings).prepare
     prepared = [prepare(line, Origin()) for line in lines]
     reference = reference_verdicts(prepared, settings.dedup)  # type: ignore[arg-type]
     assert expected == {k: (v.status, v.duplicate_of) for k, v in reference.items()}

@@ -1,9 +1,8 @@
-"""Partitioned dedup (issue 9): accuracy on the dedup corpus, CPU per step, and worker
-throughput with 1 and 2 processes.
+"""The dedup engine over Kafka: CPU per protocol step, and worker throughput with 1 and 2
+processes (accuracy is bench/dedup_benchmark.py's).
 
-    python -m bench.partitioned_benchmark --eval          # vs single mode, same corpus
-    python -m bench.partitioned_benchmark --steps         # CPU per article per step
-    python -m bench.partitioned_benchmark --workers --bootstrap HOST:PORT \
+    python -m bench.scatter_benchmark --steps         # CPU per article per step
+    python -m bench.scatter_benchmark --workers --bootstrap HOST:PORT \
         [--count 4000] [--procs 1,2] [--cap 0.35,none] [--repeat 2]
 
 `--workers` publishes already-tagged articles straight onto the tagged topic (8
@@ -35,52 +34,22 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.dedup_benchmark import articles, run_ours, score  # noqa: E402
+from bench.dedup_benchmark import articles  # noqa: E402
 from bench.dedup_corpus import build  # noqa: E402
 from service.models import Language, TaggedArticle  # noqa: E402
 from service.pipeline import dump  # noqa: E402
 from service.settings import DedupConfig  # noqa: E402
-from service.stages.dedup import Deduplicator  # noqa: E402
-from service.stages.partitioned import (  # noqa: E402
-    LocalPartitionedDedup,
-    make_probe,
-    reference_verdicts,
-)
-
-
-def evaluate() -> None:
-    records = build()
-    cfg = DedupConfig(mode="partitioned")
-    batch = articles(records)
-    now = max(a.fetched_at for a in batch if a.fetched_at is not None)
-    for threshold in (0.6, 0.7, 0.8):
-        c = cfg.model_copy(update={"threshold": threshold})
-        single, _ = run_ours(records, c)
-        ref = reference_verdicts(batch, c, now)
-        ours: list[tuple[str, str | None]] = [
-            (ref[a.id].status, ref[a.id].duplicate_of) for a in batch
-        ]
-        s1 = score(records, [v[:2] for v in single])
-        s2 = score(records, ours)
-        changed = sum(1 for a, b in zip(single, ours, strict=True) if tuple(a[:2]) != b)
-        print(f"threshold {threshold}: single {fmt(s1)}")
-        print(f"threshold {threshold}: partitioned {fmt(s2)}  verdicts differing: {changed}")
-
-
-def fmt(s: dict[str, Any]) -> str:
-    return (f"P={s['precision']:.4f} R={s['recall']:.4f} of-right={s['duplicate_of_right']:.4f}"
-            f" FP={s['fp']} FN={s['fn']} poor={s['poor_recall']:.2f}")
+from service.stages.dedup import LocalDedup, make_probe  # noqa: E402
 
 
 def steps() -> None:
     """Where the CPU goes: the scatter step (probe) vs bands (offer) vs gather (answer)."""
     records = build()
     batch = articles(records)
-    cfg = DedupConfig(mode="partitioned")
-    dedup = Deduplicator(cfg)
-    local = LocalPartitionedDedup(cfg)
+    cfg = DedupConfig()
+    local = LocalDedup(cfg)
     t = time.perf_counter()
-    probes = [make_probe(a, dedup) for a in batch]
+    probes = [make_probe(a, cfg) for a in batch]
     probe_s = time.perf_counter() - t
     t = time.perf_counter()
     offers = [local.bands.offer(p.me, p.keys) for p in probes]
@@ -97,7 +66,7 @@ def steps() -> None:
 
 def tagged_values(count: int, prefix: str = "b") -> list[bytes]:
     """Distinct stories plus 30% copies, as the tag stage would publish them."""
-    from tests.stages.test_partitioned import near_copy, story
+    from tests.stages.dedup.test_engine import near_copy, story
 
     rng = random.Random(3)
     lang = Language(code="en", confidence=1.0)
@@ -235,7 +204,7 @@ def workers_run(
     from service.runtime.tail import read_topics
     from tests.kafka import WorkerProcess, free_port, http_get, isolated_env, produce, settings_from
 
-    env = isolated_env(bootstrap, NEWSFLOW_DEDUP__MODE="partitioned",
+    env = isolated_env(bootstrap,
                        NEWSFLOW_TOPICS__PARTITIONS="8", NEWSFLOW_TOPICS__TAGGED_PARTITIONS="8")
     run = env["NEWSFLOW_TOPICS__TAGGED"].removesuffix(".tagged")
     env.update(NEWSFLOW_TOPICS__BANDS=f"{run}.bands", NEWSFLOW_TOPICS__ANSWERS=f"{run}.answers")
@@ -344,7 +313,6 @@ def workers_bench(bootstrap: str, count: int, procs: list[int], caps: list[float
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--eval", action="store_true")
     ap.add_argument("--steps", action="store_true")
     ap.add_argument("--workers", action="store_true")
     ap.add_argument("--bootstrap", default="127.0.0.1:9092")
@@ -355,8 +323,6 @@ def main() -> None:
                          "uncapped (e.g. 0.35,none). Needs root (cgroups).")
     ap.add_argument("--repeat", type=int, default=2)
     args = ap.parse_args()
-    if args.eval:
-        evaluate()
     if args.steps:
         steps()
     if args.workers:
