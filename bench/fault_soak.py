@@ -7,6 +7,7 @@
 On a broker of its own (so it may SIGKILL it), it runs tests/outside.py scenarios one
 after the other, each on fresh topics and a fresh consumer group:
 
+* `none` (`--baseline`): no faults, the checker's control: it must find nothing;
 * `kills` (`--runs` of them): one worker, its process group SIGKILLed and restarted
   `--kills` times at seeded random moments while the producer runs;
 * `stop` (`--stops`): two workers; one, chosen by the seed, SIGSTOPped for twice the
@@ -42,7 +43,7 @@ RESULTS = ROOT / "bench" / "results" / "faults.md"
 HEADERS = (
     "run", "scenario", "guarantee", "workers", "faults", "produced", "clean / dup / rejected",
     "corrections", "lost", "twice", "repeats", "verdicts ≠ batch", "longest stall s",
-    "held back", "ready after fault s", "result",
+    "held back", "after a restart of the workers", "ready after fault s", "result",
 )
 
 
@@ -61,7 +62,8 @@ def row(number: int, report: Report) -> list[object]:
         f" ({report.uncommitted} records uncommitted)" if report.uncommitted else "")
     return [number, report.scenario, report.guarantee, report.workers, faults, report.produced,
             outcomes, report.corrections, report.lost, report.twice, report.repeats,
-            report.verdicts_differ, f"{report.longest_stall:.1f}", held, ready, verdict]
+            report.verdicts_differ, f"{report.longest_stall:.1f}", held,
+            str(report.after_restart) if report.after_restart else "-", ready, verdict]
 
 
 def render(command: str, machine: str, reports: list[Report], planned: int) -> str:
@@ -82,7 +84,10 @@ def render(command: str, machine: str, reports: list[Report], planned: int) -> s
         "applied, differing from `newsflow process` on the same input. A stall is time with "
         f"no input resolved while inputs are outstanding; past {STALL_BOUND_SECONDS:.0f} s "
         "the run counts as wedged and stops waiting. `ready after`: seconds from the kill "
-        "(stop: from SIGCONT; broker: from its restart) until every worker's /readyz is 200.",
+        "(stop: from SIGCONT; broker: from its restart) until every worker's /readyz is 200. "
+        "`held back`: inputs still without an outcome when the run gave up, with how many "
+        "records a read_uncommitted reader sees then; `after a restart`: the workers "
+        "SIGKILLed and started again once, and the held-back inputs counted again.",
         "",
         table(HEADERS, rows),
         "",
@@ -115,6 +120,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--stop-faults", type=int, default=2)
     parser.add_argument("--brokers", type=int, default=3, help="broker-kill runs")
     parser.add_argument("--broker-faults", type=int, default=2)
+    parser.add_argument("--baseline", type=int, default=0,
+                        help="runs without faults first (the checker's own control)")
     parser.add_argument("--items", type=int, default=3000)
     parser.add_argument("--rate", type=float, default=20.0, help="inputs per second")
     parser.add_argument("--guarantee", default="exactly_once",
@@ -132,7 +139,8 @@ def main(argv: list[str] | None = None) -> None:
         shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
     machine = machine_line()
     plans: list[tuple[str, list[str], int]] = (
-        [("kills", ["kill"] * args.kills, 1)] * args.runs
+        [("none", [], 1)] * args.baseline
+        + [("kills", ["kill"] * args.kills, 1)] * args.runs
         + [("stop", ["stop"] * args.stop_faults, 2)] * args.stops
         + [("broker", ["broker"] * args.broker_faults, 1)] * (0 if args.bootstrap else args.brokers)
     )

@@ -666,6 +666,7 @@ class Report:
     seconds: float
     examples: dict[str, list[str]] = field(default_factory=dict)
     stalls: list[Stall] = field(default_factory=list)
+    after_restart: AfterRestart | None = None
 
     @property
     def ready_after(self) -> list[float | None]:
@@ -691,8 +692,25 @@ class Report:
             f"{self.longest_stall:.1f}s (bound {self.stall_bound:.0f}s), held back "
             f"{self.held_back} (read_uncommitted: {self.uncommitted} records), "
             f"faults {[f.kind for f in self.faults]}, ready after [{ready}] s, "
-            f"{self.seconds:.0f}s; examples {self.examples}"
+            f"{self.seconds:.0f}s; examples {self.examples}; after a restart of the workers: "
+            f"{self.after_restart or 'not needed'}"
         )
+
+
+@dataclass
+class AfterRestart:
+    """When a run ends with inputs held back: what fresh workers then delivered."""
+
+    delivered: int  # held-back inputs with a committed outcome after the restart
+    still_missing: int
+    twice: int  # inputs with two committed outcomes, counted after the restart
+    verdicts_differ: int
+    seconds: float  # from the restart until the last held-back input came out (or gave up)
+
+    def __str__(self) -> str:
+        return (f"{self.delivered} delivered, {self.still_missing} still missing, "
+                f"{self.twice} twice, {self.verdicts_differ} verdicts ≠ batch, "
+                f"{self.seconds:.0f}s")
 
 
 @dataclass
@@ -709,6 +727,48 @@ class Scenario:
     env: Mapping[str, str] = field(default_factory=dict)  # e.g. NEWSFLOW_DEDUP__MODE
     stall_bound: float = STALL_BOUND_SECONDS
     drain_timeout: float = 600.0
+    # A run that ends with inputs held back: SIGKILL and restart the workers once, and
+    # count what comes out (held back for good, or until someone restarts the worker?).
+    restart_when_held: bool = True
+
+
+def _settle(watch: OutputWatch, bound: float, deadline: float) -> None:
+    """Until every acknowledged input has an outcome, or no progress for longer than
+    the bound (a wedge), then until the outputs are quiet for 3 s (late corrections)."""
+    while time.monotonic() < deadline:
+        if watch.outstanding() == 0 or watch.current_stall() > bound + 5:
+            break
+        time.sleep(0.5)
+    quiet = watch.records
+    time.sleep(3)
+    while watch.records != quiet and time.monotonic() < deadline:
+        quiet = watch.records
+        time.sleep(3)
+
+
+def _restart_and_recount(scenario: Scenario, workers: list[GroupWorker],
+                         producer: PacedProducer, topics: Mapping[str, str],
+                         reference: Tally, held: set[str]) -> AfterRestart:
+    started = time.monotonic()
+    for i, worker in enumerate(workers):
+        worker.kill_group()
+        workers[i] = GroupWorker(worker.env, scenario.workdir / f"worker{i}-recheck.log").start()
+    watch = OutputWatch(scenario.bootstrap, topics, producer, started)
+    watch.start()
+    try:
+        _settle(watch, scenario.stall_bound, started + scenario.drain_timeout)
+        done = time.monotonic() - started
+    finally:
+        watch.stop()
+    stream = tally(read_outputs(scenario.bootstrap, topics))
+    return AfterRestart(
+        delivered=len(held & set(stream.outcomes)),
+        still_missing=len(held - set(stream.outcomes)),
+        twice=sum(1 for n in stream.outcomes.values() if n > 1),
+        verdicts_differ=sum(1 for k, v in stream.final.items()
+                            if k in producer.acked and v != reference.final.get(k)),
+        seconds=done,
+    )
 
 
 def run_scenario(scenario: Scenario) -> Report:
@@ -747,26 +807,17 @@ def run_scenario(scenario: Scenario) -> Report:
                                  lambda: not producer.done.is_set() if producer else False)
         injector.run()
         producer.done.wait(timeout=scenario.drain_timeout)
-        # Drain: until every acknowledged input has an outcome, or no progress for
-        # longer than the bound (a wedge), then a few quiet seconds for corrections.
-        deadline = time.monotonic() + scenario.drain_timeout
-        while time.monotonic() < deadline:
-            if watch.outstanding() == 0:
-                break
-            if watch.current_stall() > scenario.stall_bound + 5:
-                break
-            time.sleep(0.5)
-        quiet = watch.records
-        time.sleep(3)
-        while watch.records != quiet and time.monotonic() < deadline:
-            quiet = watch.records
-            time.sleep(3)
+        _settle(watch, scenario.stall_bound, time.monotonic() + scenario.drain_timeout)
         held_back = watch.outstanding()
         longest = watch.longest_stall()
         watch.stop()
         outputs = read_outputs(scenario.bootstrap, topics)
         uncommitted = (len(read_outputs(scenario.bootstrap, topics, "read_uncommitted"))
                        if held_back else None)
+        elapsed = time.monotonic() - t0
+        held = producer.acked_ids() - {r.input_id for r in outputs if not r.is_correction}
+        after = (_restart_and_recount(scenario, workers, producer, topics, reference, held)
+                 if held and scenario.restart_when_held else None)
     finally:
         if watch is not None and watch.is_alive():
             watch.stop()
@@ -794,6 +845,7 @@ def run_scenario(scenario: Scenario) -> Report:
         verdicts_differ=len(differ), misrouted=stream.misrouted,
         disagreeing=len(stream.disagreeing), longest_stall=longest,
         stall_bound=scenario.stall_bound, held_back=held_back, uncommitted=uncommitted,
-        faults=injector.events, seconds=time.monotonic() - t0,
+        faults=injector.events, seconds=elapsed,
         examples={k: v for k, v in examples.items() if v}, stalls=list(watch.stalls),
+        after_restart=after,
     )

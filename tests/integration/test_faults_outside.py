@@ -40,6 +40,7 @@ def test_worker_sigkills_while_producing_exactly_once(
         name="ci-kills", bootstrap=kafka_bootstrap, workdir=tmp_path,
         plan=FaultPlan(kinds=["kill"] * KILLS, seed=seed, gap=(3.0, 10.0)),
         items=ITEMS, rate=RATE, guarantee="exactly_once", env=extra_env(),
+        restart_when_held=False,  # CI fails on the wedge; the soak shows what a restart does
     ))
     print("\n" + report.summary())
     assert len(report.faults) == KILLS
