@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import shlex
+import signal
 import sys
 import tempfile
 import time
@@ -42,7 +43,8 @@ from tests.outside import STALL_BOUND_SECONDS, FaultPlan, Report, Scenario, run_
 RESULTS = ROOT / "bench" / "results" / "faults.md"
 HEADERS = (
     "run", "scenario", "guarantee", "workers", "faults", "produced", "clean / dup / rejected",
-    "corrections", "lost", "twice", "repeats", "verdicts ≠ batch", "longest stall s",
+    "corrections", "lost", "twice", "repeats", "verdicts ≠ batch (copy held back)",
+    "crashes", "longest stall s",
     "held back", "after a restart of the workers", "ready after fault s", "result",
 )
 
@@ -57,12 +59,15 @@ def row(number: int, report: Report) -> list[object]:
             ("lost", report.lost), ("twice", report.twice and report.guarantee == "exactly_once"),
             ("verdicts", report.verdicts_differ), ("wedge", report.wedged),
             ("misrouted", report.misrouted), ("delivery", report.delivery_failed),
+            ("crash", report.crashes),
         ) if bad)
     held = f"{report.held_back}" + (
         f" ({report.uncommitted} records uncommitted)" if report.uncommitted else "")
     return [number, report.scenario, report.guarantee, report.workers, faults, report.produced,
             outcomes, report.corrections, report.lost, report.twice, report.repeats,
-            report.verdicts_differ, f"{report.longest_stall:.1f}", held,
+            f"{report.verdicts_differ} ({report.verdicts_differ_held})",
+            "; ".join(f"{c.target} at {c.at:.0f}s: {c.reason}" for c in report.crashes) or 0,
+            f"{report.longest_stall:.1f}", held,
             str(report.after_restart) if report.after_restart else "-", ready, verdict]
 
 
@@ -85,9 +90,13 @@ def render(command: str, machine: str, reports: list[Report], planned: int) -> s
         f"no input resolved while inputs are outstanding; past {STALL_BOUND_SECONDS:.0f} s "
         "the run counts as wedged and stops waiting. `ready after`: seconds from the kill "
         "(stop: from SIGCONT; broker: from its restart) until every worker's /readyz is 200. "
-        "`held back`: inputs still without an outcome when the run gave up, with how many "
-        "records a read_uncommitted reader sees then; `after a restart`: the workers "
-        "SIGKILLed and started again once, and the held-back inputs counted again.",
+        "In brackets after the verdicts: how many of those differ while a copy of the "
+        "article is still held back (its correction cannot come before it). `crashes`: "
+        "workers that exited without a fault of ours; the harness restarts them, as a "
+        "supervisor would. `held back`: inputs still without an outcome when the run "
+        "gave up, with how many records a read_uncommitted reader sees then; `after a "
+        "restart`: the workers SIGKILLed and started again once, and the held-back "
+        "inputs counted again.",
         "",
         table(HEADERS, rows),
         "",
@@ -134,15 +143,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--write", action="store_true")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
+    # SIGTERM (or SIGINT, which a shell's background job ignores) ends the soak through
+    # its `finally` blocks: workers and the broker are stopped, not left behind.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     command = "python -m bench.fault_soak " + " ".join(
         shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
     machine = machine_line()
+    # The control first, then the scenarios that need a special setup, then the kills.
     plans: list[tuple[str, list[str], int]] = (
         [("none", [], 1)] * args.baseline
-        + [("kills", ["kill"] * args.kills, 1)] * args.runs
         + [("stop", ["stop"] * args.stop_faults, 2)] * args.stops
         + [("broker", ["broker"] * args.broker_faults, 1)] * (0 if args.bootstrap else args.brokers)
+        + [("kills", ["kill"] * args.kills, 1)] * args.runs
     )
     reports: list[Report] = []
     with tempfile.TemporaryDirectory(prefix="fault-soak-") as tmp:

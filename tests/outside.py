@@ -221,13 +221,14 @@ class GroupWorker(WorkerProcess):
         return self.process is not None and self.process.poll() is None
 
 
-def wait_all_ready(workers: Sequence[GroupWorker], since: float, timeout: float) -> float | None:
+def wait_all_ready(workers: Sequence[GroupWorker], since: float, timeout: float,
+                   give_up_if_dead: bool = True) -> float | None:
     """Seconds from `since` until every worker's /readyz says 200, or None."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if all(w.ready() for w in workers):
             return time.monotonic() - since
-        if not all(w.alive() for w in workers):
+        if give_up_if_dead and not all(w.alive() for w in workers):
             return None
         time.sleep(0.2)
     return None
@@ -600,8 +601,32 @@ class FaultPlan:
     ready_timeout: float = 120.0
 
 
+@dataclass
+class Crash:
+    """A worker that exited without our fault: counted, then restarted (a supervisor's
+    job, as Kubernetes or systemd would)."""
+
+    target: str
+    at: float  # seconds since the run began
+    returncode: int | None
+    reason: str  # its last ERROR/CRITICAL log message
+
+
+def _last_error(log_path: Path) -> str:
+    for line in reversed(log_path.read_text(errors="replace").splitlines()):
+        try:
+            entry = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(entry, dict) and entry.get("level") in ("ERROR", "CRITICAL"):
+            if "Crashed reason" in str(entry.get("msg")) or entry.get("level") == "ERROR":
+                return str(entry.get("msg"))[:300]
+    return "no ERROR line in its log"
+
+
 class FaultInjector:
-    """Runs `plan` against `workers` (and `broker`); restarts what it killed."""
+    """Runs `plan` against `workers` (and `broker`); restarts what it killed, and, from
+    a supervisor thread, any worker that died by itself (recorded in `crashes`)."""
 
     def __init__(self, plan: FaultPlan, workers: list[GroupWorker], broker: Broker | None,
                  workdir: Path, t0: float, producing: Callable[[], bool]) -> None:
@@ -609,7 +634,37 @@ class FaultInjector:
         self.workdir, self.t0, self.producing = workdir, t0, producing
         self.rng = random.Random(plan.seed)
         self.events: list[FaultEvent] = []
+        self.crashes: list[Crash] = []
         self.restarts = 0
+        self.lock = threading.Lock()  # held while the injector or supervisor swaps workers
+        self._halt = threading.Event()
+        self._supervisor = threading.Thread(target=self._supervise, name="outside-supervisor",
+                                            daemon=True)
+
+    def _restart(self, index: int, tag: str) -> None:
+        self.restarts += 1
+        old = self.workers[index]
+        self.workers[index] = GroupWorker(
+            old.env, self.workdir / f"worker{index}-{tag}{self.restarts}.log").start()
+
+    def _supervise(self) -> None:
+        while not self._halt.wait(0.5):
+            with self.lock:
+                for index, worker in enumerate(self.workers):
+                    if worker.process is None or worker.alive():
+                        continue
+                    self.crashes.append(Crash(f"worker{index}", time.monotonic() - self.t0,
+                                              worker.process.returncode,
+                                              _last_error(worker.log_path)))
+                    self._restart(index, "c")
+
+    def start_supervisor(self) -> None:
+        self._supervisor.start()
+
+    def stop_supervisor(self) -> None:
+        self._halt.set()
+        if self._supervisor.is_alive():
+            self._supervisor.join(timeout=10)
 
     def run(self) -> None:
         for kind in self.plan.kinds:
@@ -618,11 +673,9 @@ class FaultInjector:
             during = self.producing()
             started = time.monotonic()
             if kind == "kill":
-                self.workers[index].kill_group()
-                self.restarts += 1
-                worker = self.workers[index]
-                self.workers[index] = GroupWorker(
-                    worker.env, self.workdir / f"worker{index}-r{self.restarts}.log").start()
+                with self.lock:
+                    self.workers[index].kill_group()
+                    self._restart(index, "r")
                 since, target = started, f"worker{index}"
             elif kind == "stop":
                 self.workers[index].signal_group(signal.SIGSTOP)
@@ -634,7 +687,8 @@ class FaultInjector:
                 since, target = kill_broker(self.broker, self.plan.broker_down_seconds), "broker"
             else:
                 raise ValueError(f"unknown fault {kind!r}; one of {FAULT_KINDS}")
-            ready = wait_all_ready(self.workers, since, self.plan.ready_timeout)
+            ready = wait_all_ready(self.workers, since, self.plan.ready_timeout,
+                                   give_up_if_dead=False)
             self.events.append(FaultEvent(kind, target, started - self.t0, during, ready))
 
 
@@ -656,6 +710,7 @@ class Report:
     twice: int  # ids with more than one committed outcome
     repeats: int  # outcomes beyond the first, summed over ids
     verdicts_differ: int
+    verdicts_differ_held: int  # of those, ids with a copy still held back
     misrouted: int
     disagreeing: int
     longest_stall: float
@@ -667,6 +722,7 @@ class Report:
     examples: dict[str, list[str]] = field(default_factory=dict)
     stalls: list[Stall] = field(default_factory=list)
     after_restart: AfterRestart | None = None
+    crashes: list[Crash] = field(default_factory=list)
 
     @property
     def ready_after(self) -> list[float | None]:
@@ -680,7 +736,7 @@ class Report:
     def ok(self) -> bool:
         twice_ok = self.twice == 0 or self.guarantee != "exactly_once"
         return (self.lost == 0 and twice_ok and self.verdicts_differ == 0 and not self.wedged
-                and self.misrouted == 0 and self.delivery_failed == 0)
+                and self.misrouted == 0 and self.delivery_failed == 0 and not self.crashes)
 
     def summary(self) -> str:
         ready = ", ".join("-" if r is None else f"{r:.1f}" for r in self.ready_after)
@@ -688,7 +744,9 @@ class Report:
             f"[{self.scenario} {self.guarantee} seed={self.seed}] produced {self.produced}, "
             f"records {self.records} ({self.corrections} corrections), outcomes "
             f"{self.outcomes}, lost {self.lost}, twice {self.twice} (repeats {self.repeats}), "
-            f"verdicts differ {self.verdicts_differ}, misrouted {self.misrouted}, longest stall "
+            f"verdicts differ {self.verdicts_differ} ({self.verdicts_differ_held} with a copy "
+            f"held back), crashes {[(c.target, round(c.at), c.reason) for c in self.crashes]}, "
+            f"misrouted {self.misrouted}, longest stall "
             f"{self.longest_stall:.1f}s (bound {self.stall_bound:.0f}s), held back "
             f"{self.held_back} (read_uncommitted: {self.uncommitted} records), "
             f"faults {[f.kind for f in self.faults]}, ready after [{ready}] s, "
@@ -794,6 +852,7 @@ def run_scenario(scenario: Scenario) -> Report:
     t0 = time.monotonic()
     watch: OutputWatch | None = None
     producer: PacedProducer | None = None
+    injector: FaultInjector | None = None
     try:
         if wait_all_ready(workers, t0, 180) is None:
             raise RuntimeError("workers not ready at start:\n" + workers[0].log())
@@ -805,11 +864,13 @@ def run_scenario(scenario: Scenario) -> Report:
         producer.start()
         injector = FaultInjector(scenario.plan, workers, scenario.broker, workdir, t0,
                                  lambda: not producer.done.is_set() if producer else False)
+        injector.start_supervisor()
         injector.run()
         producer.done.wait(timeout=scenario.drain_timeout)
         _settle(watch, scenario.stall_bound, time.monotonic() + scenario.drain_timeout)
         held_back = watch.outstanding()
         longest = watch.longest_stall()
+        injector.stop_supervisor()
         watch.stop()
         outputs = read_outputs(scenario.bootstrap, topics)
         uncommitted = (len(read_outputs(scenario.bootstrap, topics, "read_uncommitted"))
@@ -819,17 +880,33 @@ def run_scenario(scenario: Scenario) -> Report:
         after = (_restart_and_recount(scenario, workers, producer, topics, reference, held)
                  if held and scenario.restart_when_held else None)
     finally:
-        if watch is not None and watch.is_alive():
-            watch.stop()
+        if injector is not None:
+            injector.stop_supervisor()
         for worker in workers:
             worker.kill_group()
-    assert producer is not None and watch is not None
+        if watch is not None and watch.is_alive():
+            watch.stop()
+    assert producer is not None and watch is not None and injector is not None
     acked = producer.acked_ids()
     stream = tally(outputs)
     lost = sorted(acked - set(stream.outcomes))
     twice = sorted(k for k, n in stream.outcomes.items() if n > 1)
     differ = sorted(k for k in acked if k in stream.final
                     and stream.final[k] != reference.final.get(k))
+    # A verdict that differs while a copy of it is still held back may only be waiting
+    # for that copy (its correction cannot come before it): counted apart as well.
+    lost_set = set(lost)
+    copies_of: dict[str, set[str]] = {}
+    for key, verdict in reference.final.items():
+        if verdict[2] is not None:
+            copies_of.setdefault(verdict[2], set()).add(key)
+
+    def waits_on_held(key: str) -> bool:
+        related = {stream.final[key][2], reference.final.get(key, ("", None, None))[2]}
+        related |= copies_of.get(key, set())
+        return bool(related & lost_set)
+
+    differ_held = sum(1 for k in differ if waits_on_held(k))
     examples = {
         "lost": lost[:5],
         "twice": twice[:5],
@@ -842,10 +919,10 @@ def run_scenario(scenario: Scenario) -> Report:
         records=len(outputs), corrections=sum(stream.corrections.values()),
         outcomes=dict(stream.by_role), lost=len(lost), twice=len(twice),
         repeats=sum(n - 1 for n in stream.outcomes.values() if n > 1),
-        verdicts_differ=len(differ), misrouted=stream.misrouted,
+        verdicts_differ=len(differ), verdicts_differ_held=differ_held, misrouted=stream.misrouted,
         disagreeing=len(stream.disagreeing), longest_stall=longest,
         stall_bound=scenario.stall_bound, held_back=held_back, uncommitted=uncommitted,
         faults=injector.events, seconds=elapsed,
         examples={k: v for k, v in examples.items() if v}, stalls=list(watch.stalls),
-        after_restart=after,
+        after_restart=after, crashes=list(injector.crashes),
     )

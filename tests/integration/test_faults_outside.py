@@ -51,6 +51,7 @@ def test_worker_sigkills_while_producing_exactly_once(
     assert report.twice == 0, f"{report.twice} inputs with two committed outcomes"
     assert report.verdicts_differ == 0, f"{report.verdicts_differ} verdicts differ from batch"
     assert report.misrouted == 0
+    assert not report.crashes, f"workers exited by themselves: {report.crashes}"
     assert report.longest_stall <= STALL_BOUND_SECONDS, (
         f"no committed progress for {report.longest_stall:.0f}s with "
         f"{report.held_back} inputs outstanding (bound {STALL_BOUND_SECONDS:.0f}s)")
