@@ -236,11 +236,17 @@ def sections() -> None:
 @click.option("--data", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @click.option("--folds", type=int, default=5, show_default=True)
-def sections_train(data: Path, out: Path, folds: int) -> None:
+@click.option(
+    "--label-map", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+    help='JSON {"Metro": "society", ...}: your own section names and their IPTC parents. '
+    "A label that is neither IPTC nor mapped gets the topic the lexicon gives most of "
+    "its examples.",
+)
+def sections_train(data: Path, out: Path, folds: int, label_map: Path | None) -> None:
     """Train TF-IDF + a linear model from {text, title, section} JSONL lines."""
     from service.section_model import train
 
-    click.echo(train(data, out, folds=folds))
+    click.echo(train(data, out, folds=folds, label_map=label_map))
 
 
 @sections.command("eval")

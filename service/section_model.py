@@ -1,152 +1,445 @@
 """Trained section model: `newsflow sections train|eval`, and the loader the Tagger uses.
 
-Input is JSONL, one `{"text", "title", "section"}` object per line; `section` may be an
-IPTC code ("medtop:15000000"), a topic name ("sport") or any alias ("Sports").
-The model is TF-IDF (word 1-2 grams) into a linear SVM, calibrated so its
-confidence can be compared with `min_section_confidence` like the lexicon's.
-Saved with joblib (shipped with scikit-learn). Only load model files you built:
-unpickling runs code.
+Input is JSONL, one `{"text", "title", "section"}` object per line. `section` may be:
+
+- an IPTC code ("medtop:15000000"), a topic name ("sport") or any alias ("Sports"): the
+  model learns that topic;
+- any other label, a newsroom's own section ("Metro", "Opinion"): the model learns the
+  label itself, and an article it picks gets `section.name` = the label and
+  `section.code` = its IPTC parent. The parent comes from a label map
+  (`--label-map map.json`, `{"Metro": "society", "Markets": "economy"}`; a label listed
+  there is kept as a name even when it is also an alias), or else it is the IPTC topic
+  the built-in lexicon gives most of that label's training articles (reported by train).
+
+Entities are decoded on the way in (`#39;`, `&lt;b&gt;`), as the clean stage does, so
+the model learns from the text it will see. The model (`SectionClassifier`) adds the
+scores of a TF-IDF linear SVM (word, character and title n-grams) and of an NBSVM (binary
+word 1-3 grams), with a softmax temperature fitted out of fold, so its confidence can be
+compared with `min_section_confidence` like the lexicon's. Saved with joblib (shipped
+with scikit-learn). Only load model files you built: unpickling runs code.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from service.stages.entities import unescape_text
 from service.stages.taxonomy import IPTC_TOPICS, section_code
 
-__all__ = ["SectionModel", "evaluate", "load_model", "read_examples", "train"]
+__all__ = [
+    "Label",
+    "SectionModel",
+    "evaluate",
+    "load_model",
+    "read_examples",
+    "read_label_map",
+    "resolve_labels",
+    "train",
+]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2 adds "labels": a newsroom's own labels with their IPTC parents
+READABLE_FORMATS = (1, 2)
+# Confidence bands of the reliability table (lower edges; the last band ends at 1).
+BANDS = (0.0, 0.2, 0.4, 0.6, 0.8, 0.9, 0.95)
+Z95 = 1.959964
 
 
 @dataclass(frozen=True)
 class Example:
     title: str
     text: str
+    label: str  # what the model learns: an IPTC code, or the newsroom's own label
+
+
+@dataclass(frozen=True)
+class Label:
+    """What a model class means on the wire: `section.code` and `section.name`."""
+
     code: str
+    name: str
+    how: str  # "iptc", "map" (from the label map) or "nearest" (by the lexicon)
 
 
-def read_examples(path: Path) -> list[Example]:
-    """Labelled lines; an unknown label is an error, not a silently dropped line."""
+def read_label_map(path: Path) -> dict[str, str]:
+    """`{"Metro": "society", ...}`: a newsroom label to an IPTC code, name or alias."""
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path}: a label map is a JSON object of label -> IPTC topic")
+    mapping: dict[str, str] = {}
+    for label, target in raw.items():
+        code = section_code(str(target)) if isinstance(target, str) else None
+        if code is None:
+            raise ValueError(f"{path}: {label!r} maps to {target!r}, which is not an IPTC topic")
+        mapping[str(label).strip()] = code
+    return mapping
+
+
+def read_examples(path: Path, label_map: dict[str, str] | None = None) -> list[Example]:
+    """Labelled lines; a line without a section is an error, not silently dropped."""
     examples: list[Example] = []
     with path.open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, 1):
             if not line.strip():
                 continue
             row = json.loads(line)
-            label = str(row.get("section") or "")
-            code = section_code(label)
-            if code is None:
-                raise ValueError(f"{path}:{number}: unknown section {label!r}")
-            examples.append(Example(str(row.get("title") or ""), str(row.get("text") or ""), code))
+            label = str(row.get("section") or "").strip()
+            if not label:
+                raise ValueError(f"{path}:{number}: no section")
+            if label.startswith("medtop:") and label not in IPTC_TOPICS:
+                raise ValueError(f"{path}:{number}: unknown IPTC code {label!r}")
+            if not (label_map and label in label_map):
+                label = section_code(label) or label
+            title = unescape_text(str(row.get("title") or ""))
+            examples.append(Example(title, unescape_text(str(row.get("text") or "")), label))
     if not examples:
         raise ValueError(f"{path}: no labelled lines")
     return examples
 
 
-def _document(title: str, text: str) -> str:
-    # The title is repeated: it is the densest topical signal in an article.
-    return f"{title}\n{title}\n{text}"
+def resolve_labels(
+    examples: list[Example], label_map: dict[str, str] | None = None
+) -> dict[str, Label]:
+    """Each class's IPTC code and name; a label neither IPTC nor mapped gets the topic
+    the built-in lexicon gives most of its examples."""
+    labels: dict[str, Label] = {}
+    unmapped: dict[str, list[Example]] = {}
+    for example in examples:
+        label = example.label
+        if label in IPTC_TOPICS:
+            labels[label] = Label(label, IPTC_TOPICS[label], "iptc")
+        elif label_map and label in label_map:
+            labels[label] = Label(label_map[label], label, "map")
+        else:
+            unmapped.setdefault(label, []).append(example)
+    if unmapped:
+        from service.settings import TagConfig
+        from service.stages.tag import Tagger
+
+        tagger = Tagger(TagConfig())
+        for label, members in unmapped.items():
+            votes = Counter(
+                found.code
+                for e in members
+                if (found := tagger.section_from_text(e.title, e.text)) is not None
+            )
+            if not votes:
+                raise ValueError(
+                    f"section {label!r}: no IPTC parent found; give one with --label-map"
+                )
+            labels[label] = Label(votes.most_common(1)[0][0], label, "nearest")
+    return labels
+
+
+def _documents(items: list[tuple[str, str]]) -> Any:
+    """Two columns: title + body for the word and character blocks, the title alone for
+    its own block (the densest topical signal in an article)."""
+    import numpy as np
+
+    return np.array([(f"{title}\n{text}", title) for title, text in items], dtype=object)
+
+
+def _nb_ratios(counts: Any, gold: Any, classes: list[str], alpha: float = 1.0) -> Any:
+    """Per class, the log-count ratio of each feature (NBSVM, Wang and Manning 2012)."""
+    import numpy as np
+
+    ratios = []
+    for label in classes:
+        inside = alpha + np.asarray(counts[gold == label].sum(axis=0)).ravel()
+        outside = alpha + np.asarray(counts[gold != label].sum(axis=0)).ravel()
+        ratios.append(np.log((inside / inside.sum()) / (outside / outside.sum())))
+    return np.vstack(ratios)
+
+
+class SectionClassifier:
+    """Two linear models whose scores are added, then a softmax with a fitted temperature.
+
+    - TF-IDF word 1-2 grams (title + body), character 2-5 grams within words, and title
+      word 1-2 grams, into a multi-class linear SVM;
+    - binary word 1-3 grams scaled by their naive-Bayes log-count ratio, one linear SVM
+      per class (NBSVM).
+
+    Each model's scores are divided by their spread on the training set, so neither
+    dominates. The temperature is fitted on out-of-fold scores (3-fold, seeded), so the
+    confidence is an honest estimate and can be thresholded."""
+
+    def __init__(self, n_examples: int) -> None:
+        self.min_df = 2 if n_examples > 200 else 1
+        self.classes_: list[str] = []
+        self.temperature = 1.0
+
+    def _vectorizers(self) -> None:
+        from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+
+        self.words = TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2),
+                                     strip_accents="unicode", max_df=0.9, max_features=300_000)
+        self.chars = TfidfVectorizer(sublinear_tf=True, analyzer="char_wb", ngram_range=(2, 5),
+                                     min_df=self.min_df, max_features=300_000)
+        self.title = TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2),
+                                     strip_accents="unicode", max_features=100_000)
+        self.binary = CountVectorizer(ngram_range=(1, 3), strip_accents="unicode", binary=True,
+                                      max_features=400_000)
+
+    def _features(self, docs: Any) -> tuple[Any, Any]:
+        from scipy import sparse
+
+        tfidf = sparse.hstack([self.words.transform(docs[:, 0]), self.chars.transform(docs[:, 0]),
+                               self.title.transform(docs[:, 1])]).tocsr()
+        return tfidf, self.binary.transform(docs[:, 0]).tocsr()
+
+    @staticmethod
+    def _fit_linear(tfidf: Any, binary: Any, gold: Any, classes: list[str]) -> tuple[Any, ...]:
+        import numpy as np
+        from sklearn.svm import LinearSVC
+
+        svm = LinearSVC(C=0.5).fit(tfidf, gold)
+        ratios = _nb_ratios(binary, gold, classes)
+        nb_w, nb_b = [], []
+        for k, label in enumerate(classes):
+            one = LinearSVC(C=0.1).fit(binary.multiply(ratios[k]).tocsr(), gold == label)
+            nb_w.append(one.coef_.ravel() * ratios[k])  # fold the ratio into the weights
+            nb_b.append(float(one.intercept_[0]))
+        if len(classes) == 2:  # sklearn gives one column for two classes
+            svm_w = np.vstack([-svm.coef_[0], svm.coef_[0]])
+            svm_b = np.array([-svm.intercept_[0], svm.intercept_[0]])
+        else:
+            svm_w, svm_b = svm.coef_, svm.intercept_
+        f32 = np.float32
+        return (np.asarray(svm_w, dtype=f32), np.asarray(svm_b, dtype=f32),
+                np.vstack(nb_w).astype(f32), np.array(nb_b, dtype=f32))
+
+    @staticmethod
+    def _scores(tfidf: Any, binary: Any, weights: tuple[Any, ...], spread: Any) -> Any:
+        svm_w, svm_b, nb_w, nb_b = weights
+        svm_scores = tfidf @ svm_w.T + svm_b
+        nb_scores = binary @ nb_w.T + nb_b
+        return svm_scores / spread[0] + nb_scores / spread[1]
+
+    @staticmethod
+    def _spread(tfidf: Any, binary: Any, weights: tuple[Any, ...]) -> Any:
+        import numpy as np
+
+        svm_w, svm_b, nb_w, nb_b = weights
+        return np.array([float(np.std(tfidf @ svm_w.T + svm_b)) or 1.0,
+                         float(np.std(binary @ nb_w.T + nb_b)) or 1.0])
+
+    def fit(self, docs: Any, labels: list[str]) -> SectionClassifier:
+        import numpy as np
+        from sklearn.model_selection import StratifiedKFold
+
+        gold = np.array(labels)
+        self.classes_ = sorted(set(labels))
+        self._vectorizers()
+        self.words.fit(docs[:, 0])
+        self.chars.fit(docs[:, 0])
+        self.title.fit(docs[:, 1])
+        self.binary.fit(docs[:, 0])
+        tfidf, binary = self._features(docs)
+        smallest = min(int((gold == c).sum()) for c in self.classes_)
+        if smallest >= 3:  # out-of-fold scores for the temperature
+            held: list[Any] = []
+            truth: list[Any] = []
+            splitter = StratifiedKFold(n_splits=3, shuffle=True, random_state=0)
+            for tr, te in splitter.split(gold, gold):
+                part = self._fit_linear(tfidf[tr], binary[tr], gold[tr], self.classes_)
+                spread = self._spread(tfidf[tr], binary[tr], part)
+                held.append(self._scores(tfidf[te], binary[te], part, spread))
+                truth.append(np.searchsorted(self.classes_, gold[te]))
+            self.temperature = _fit_temperature(np.vstack(held), np.concatenate(truth))
+        self.weights = self._fit_linear(tfidf, binary, gold, self.classes_)
+        self.spread = self._spread(tfidf, binary, self.weights)
+        return self
+
+    def predict_proba(self, docs: Any) -> Any:
+        import numpy as np
+
+        tfidf, binary = self._features(docs)
+        scores = np.asarray(self._scores(tfidf, binary, self.weights, self.spread))
+        return _softmax(scores / self.temperature)
+
+
+def _softmax(scores: Any) -> Any:
+    import numpy as np
+
+    shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def _fit_temperature(scores: Any, truth: Any) -> float:
+    """The softmax temperature with the least log-loss on held-out scores (grid search)."""
+    import numpy as np
+
+    rows = np.arange(len(truth))
+    best, best_loss = 1.0, float("inf")
+    for temperature in np.exp(np.linspace(np.log(0.05), np.log(20.0), 121)):
+        loss = -float(np.log(_softmax(scores / temperature)[rows, truth] + 1e-12).mean())
+        if loss < best_loss:
+            best, best_loss = float(temperature), loss
+    return best
 
 
 def _pipeline(n_examples: int, n_classes: int) -> Any:
-    from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.pipeline import make_pipeline
-    from sklearn.svm import LinearSVC
-
-    per_class = max(1, n_examples // max(1, n_classes))
-    return make_pipeline(
-        TfidfVectorizer(
-            sublinear_tf=True, ngram_range=(1, 2), min_df=2 if n_examples > 200 else 1,
-            max_df=0.9, strip_accents="unicode", max_features=200_000,
-        ),
-        CalibratedClassifierCV(LinearSVC(C=0.5), cv=min(3, per_class), method="sigmoid"),
-    )
+    return SectionClassifier(n_examples)
 
 
 class SectionModel:
-    """A fitted pipeline plus what it needs to answer `(code, confidence)`."""
+    """A fitted pipeline plus what it needs to answer `(code, name, confidence)`."""
 
-    def __init__(self, pipeline: Any) -> None:
+    def __init__(self, pipeline: Any, labels: dict[str, Label] | None = None) -> None:
         self.pipeline = pipeline
         self.classes: list[str] = [str(c) for c in pipeline.classes_]
+        # Format 1 (a scikit-learn Pipeline over one string): every class is an IPTC code.
+        self.legacy = labels is None
+        if labels is None:
+            labels = {c: Label(c, IPTC_TOPICS.get(c, c), "iptc") for c in self.classes}
+        self.labels = labels
+
+    def _proba(self, items: list[tuple[str, str]]) -> Any:
+        if self.legacy:
+            return self.pipeline.predict_proba([f"{t}\n{t}\n{x}" for t, x in items])
+        return self.pipeline.predict_proba(_documents(items))
+
+    def section(self, title: str, text: str) -> tuple[str, str, float]:
+        """IPTC code, section name (the newsroom's label when it has one), confidence."""
+        probs = self._proba([(title, text)])[0]
+        best = int(probs.argmax())
+        label = self.labels[self.classes[best]]
+        return label.code, label.name, float(probs[best])
 
     def predict(self, title: str, text: str) -> tuple[str, float]:
-        probs = self.pipeline.predict_proba([_document(title, text)])[0]
-        best = int(probs.argmax())
-        return self.classes[best], float(probs[best])
+        code, _, confidence = self.section(title, text)
+        return code, confidence
+
+    def predict_many(self, items: list[tuple[str, str]]) -> list[tuple[str, float]]:
+        """Class label and confidence for many (title, text) pairs, in one call."""
+        probs = self._proba(items)
+        best = probs.argmax(axis=1)
+        return [(self.classes[b], float(p[b])) for b, p in zip(best, probs, strict=True)]
 
 
 def load_model(path: Path) -> SectionModel:
     import joblib
 
     payload = joblib.load(path)
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT_VERSION:
+    if not isinstance(payload, dict) or payload.get("format") not in READABLE_FORMATS:
         raise ValueError(f"{path}: not a newsflow section model (format {FORMAT_VERSION})")
-    model = SectionModel(payload["pipeline"])
-    unknown = [c for c in model.classes if c not in IPTC_TOPICS]
+    labels = None
+    if payload["format"] >= 2:
+        labels = {c: Label(*v) for c, v in payload["labels"].items()}
+    model = SectionModel(payload["pipeline"], labels)
+    unknown = [c for c in model.classes if c not in model.labels]
+    unknown += [lb.code for lb in model.labels.values() if lb.code not in IPTC_TOPICS]
     if unknown:
         raise ValueError(f"{path}: labels outside the IPTC table: {unknown}")
     return model
 
 
 def _fit(examples: list[Example]) -> Any:
-    classes = sorted({e.code for e in examples})
+    classes = sorted({e.label for e in examples})
     if len(classes) < 2:
         raise ValueError("training needs at least two sections")
     pipeline = _pipeline(len(examples), len(classes))
-    pipeline.fit([_document(e.title, e.text) for e in examples], [e.code for e in examples])
+    pipeline.fit(_documents([(e.title, e.text) for e in examples]), [e.label for e in examples])
     return pipeline
 
 
-def train(data: Path, out: Path, folds: int = 5) -> str:
+def train(data: Path, out: Path, folds: int = 5, label_map: Path | None = None) -> str:
     """Fit on all of `data`, save to `out`, and report the k-fold estimate first."""
     import joblib
     import sklearn
 
-    examples = read_examples(data)
-    report = evaluate(data, folds=folds) if folds >= 2 else ""
+    mapping = read_label_map(label_map) if label_map else None
+    examples = read_examples(data, mapping)
+    labels = resolve_labels(examples, mapping)
+    report = evaluate(data, folds=folds, label_map=label_map) if folds >= 2 else ""
+    started = time.process_time()
     pipeline = _fit(examples)
+    seconds = time.process_time() - started
     out.parent.mkdir(parents=True, exist_ok=True)
     joblib.dump(
         {"format": FORMAT_VERSION, "pipeline": pipeline, "sklearn": sklearn.__version__,
+         "labels": {c: [lb.code, lb.name, lb.how] for c, lb in labels.items()},
          "trained_on": data.name, "examples": len(examples)},
         out,
+        compress=3,
     )
-    return f"{report}\nsaved {out} ({len(examples)} examples)\n"
+    mapped = [
+        f"  {c} -> {lb.code} ({IPTC_TOPICS[lb.code]}, {lb.how})"
+        for c, lb in sorted(labels.items()) if lb.how != "iptc"
+    ]
+    lines = [report, *(["labels outside the IPTC table:", *mapped] if mapped else [])]
+    lines.append(
+        f"saved {out} ({len(examples)} examples, {out.stat().st_size / 1e6:.1f} MB, "
+        f"fit {seconds:.0f} s CPU)"
+    )
+    return "\n".join(lines) + "\n"
 
 
-def evaluate(data: Path, folds: int = 5) -> str:
-    """Stratified k-fold accuracy and the summed confusion matrix, as printable text."""
+def wilson(hits: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """The Wilson score interval of a proportion (95 % by default)."""
+    if n == 0:
+        return 0.0, 0.0
+    p = hits / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return centre - half, centre + half
+
+
+def reliability_table(scored: list[tuple[float, bool]]) -> str:
+    """Accuracy per confidence band: how far a threshold on confidence can be trusted."""
+    rows = ["confidence   items  share  accuracy", "-----------  -----  -----  --------"]
+    edges = [*BANDS, 1.0000001]
+    for low, high in zip(edges, edges[1:], strict=False):
+        inside = [ok for c, ok in scored if low <= c < high]
+        if not inside:
+            continue
+        top = min(high, 1.0)
+        rows.append(
+            f"{low:.2f}-{top:.2f}  {len(inside):5d}  {len(inside) / len(scored):5.1%}"
+            f"  {sum(inside) / len(inside):8.3f}"
+        )
+    return "\n".join(rows)
+
+
+def evaluate(data: Path, folds: int = 5, label_map: Path | None = None) -> str:
+    """Stratified k-fold (seeded) accuracy with its 95 % interval, the summed confusion
+    matrix and the reliability table, as printable text."""
     from sklearn.model_selection import StratifiedKFold
 
-    examples = read_examples(data)
-    labels = sorted({e.code for e in examples})
-    smallest = min(sum(e.code == c for e in examples) for c in labels)
+    examples = read_examples(data, read_label_map(label_map) if label_map else None)
+    labels = sorted({e.label for e in examples})
+    smallest = min(sum(e.label == c for e in examples) for c in labels)
     k = max(2, min(folds, smallest))
     splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=0)
-    docs = [_document(e.title, e.text) for e in examples]
-    gold = [e.code for e in examples]
+    gold = [e.label for e in examples]
     accuracies: list[float] = []
+    scored: list[tuple[float, bool]] = []
     confusion = {(g, p): 0 for g in labels for p in labels}
-    for train_idx, test_idx in splitter.split(docs, gold):
-        pipeline = _fit([examples[i] for i in train_idx])
-        predicted = pipeline.predict([docs[i] for i in test_idx])
+    for train_idx, test_idx in splitter.split(gold, gold):
+        model = SectionModel(_fit([examples[i] for i in train_idx]), {})
+        predicted = model.predict_many([(examples[i].title, examples[i].text) for i in test_idx])
         hits = 0
-        for i, p in zip(test_idx, predicted, strict=True):
-            confusion[(gold[i], str(p))] += 1
+        for i, (p, confidence) in zip(test_idx, predicted, strict=True):
+            confusion[(gold[i], p)] += 1
             hits += gold[i] == p
+            scored.append((confidence, gold[i] == p))
         accuracies.append(hits / len(test_idx))
     mean = sum(accuracies) / len(accuracies)
+    total = sum(ok for _, ok in scored)
+    low, high = wilson(total, len(scored))
     lines = [
         f"{k}-fold accuracy: {mean:.4f} (folds: {', '.join(f'{a:.3f}' for a in accuracies)})",
+        f"95% interval (Wilson, all {len(scored)} held-out predictions): {low:.4f}-{high:.4f}",
         f"examples: {len(examples)}, sections: {len(labels)}",
         "",
         confusion_table(labels, confusion),
+        "",
+        reliability_table(scored),
     ]
     return "\n".join(lines) + "\n"
 

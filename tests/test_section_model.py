@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from service.models import CleanedArticle
-from service.section_model import evaluate, load_model, read_examples, train
+from service.section_model import (
+    evaluate,
+    load_model,
+    read_examples,
+    read_label_map,
+    train,
+    wilson,
+)
 from service.settings import TagConfig
 from service.stages.tag import Tagger
 
@@ -35,15 +42,66 @@ def write_dataset(path: Path, per_class: int = 15, seed: int = 3) -> Path:
 
 def test_labels_may_be_codes_names_or_aliases(tmp_path: Path) -> None:
     examples = read_examples(write_dataset(tmp_path / "d.jsonl", per_class=2))
-    assert {e.code for e in examples} == {"medtop:15000000", "medtop:04000000",
-                                         "medtop:13000000"}
+    assert {e.label for e in examples} == {"medtop:15000000", "medtop:04000000",
+                                          "medtop:13000000"}
 
 
-def test_unknown_label_is_an_error(tmp_path: Path) -> None:
+def test_a_label_without_a_section_or_with_a_bad_code_is_an_error(tmp_path: Path) -> None:
     path = tmp_path / "bad.jsonl"
-    path.write_text(json.dumps({"text": "x", "section": "gardening-ish"}) + "\n")
-    with pytest.raises(ValueError, match="bad.jsonl:1"):
+    path.write_text(json.dumps({"text": "x", "section": ""}) + "\n")
+    with pytest.raises(ValueError, match="bad.jsonl:1: no section"):
         read_examples(path)
+    path.write_text(json.dumps({"text": "x", "section": "medtop:99000000"}) + "\n")
+    with pytest.raises(ValueError, match="bad.jsonl:1: unknown IPTC code"):
+        read_examples(path)
+
+
+def test_entities_are_decoded_in_training_text(tmp_path: Path) -> None:
+    path = tmp_path / "d.jsonl"
+    row = {"title": "Women #39;s Open", "text": "S amp;P &lt;b&gt;up&lt;/b&gt;", "section": "sport"}
+    path.write_text(json.dumps(row) + "\n")
+    (example,) = read_examples(path)
+    assert (example.title, example.text) == ("Women's Open", "S&P up")
+
+
+def write_custom(path: Path, labels: dict[str, str], per_class: int = 15) -> Path:
+    """Like write_dataset, under a newsroom's own section names."""
+    rows = [json.loads(line) for line in write_dataset(path, per_class).read_text().splitlines()]
+    with path.open("w", encoding="utf-8") as handle:
+        for row in rows:
+            row["section"] = labels.get(row["section"], row["section"])
+            handle.write(json.dumps(row) + "\n")
+    return path
+
+
+def test_own_labels_are_kept_as_names_with_their_mapped_or_nearest_iptc_parent(
+    tmp_path: Path,
+) -> None:
+    data = write_custom(tmp_path / "d.jsonl", {"Sports": "Match day", "business": "Markets"})
+    label_map = tmp_path / "map.json"
+    label_map.write_text(json.dumps({"Markets": "economy"}))
+    out = tmp_path / "m.joblib"
+    report = train(data, out, folds=3, label_map=label_map)
+    assert "Markets -> medtop:04000000 (economy, map)" in report
+    # "Match day" is in no table and not mapped: the lexicon reads its articles as sport.
+    assert "Match day -> medtop:15000000 (sport, nearest)" in report
+    model = load_model(out)
+    assert model.section("coach penalty", "the striker and the fans")[:2] == (
+        "medtop:15000000", "Match day")
+    tagger = Tagger(TagConfig(section_model=out))
+    art = CleanedArticle(id="1", title="Bank shares", text="investors market bank earnings stock")
+    section = tagger.section(art)
+    assert section is not None
+    assert (section.code, section.name, section.method) == ("medtop:04000000", "Markets", "text")
+
+
+def test_a_label_map_target_must_be_iptc(tmp_path: Path) -> None:
+    label_map = tmp_path / "map.json"
+    label_map.write_text(json.dumps({"Metro": "gardening-ish"}))
+    with pytest.raises(ValueError, match="'Metro' maps to 'gardening-ish'"):
+        read_label_map(label_map)
+    label_map.write_text(json.dumps({"Metro": "society", "Opinion": "politics"}))
+    assert read_label_map(label_map) == {"Metro": "medtop:14000000", "Opinion": "medtop:11000000"}
 
 
 def test_evaluate_reports_accuracy_and_confusion(tmp_path: Path) -> None:
@@ -52,6 +110,12 @@ def test_evaluate_reports_accuracy_and_confusion(tmp_path: Path) -> None:
     assert first.startswith("3-fold accuracy:")
     assert float(first.split()[2]) > 0.9
     assert "sport" in report and "economy" in report and "gold" in report
+    assert "95% interval (Wilson" in report and "confidence   items  share  accuracy" in report
+
+
+def test_wilson_interval() -> None:
+    low, high = wilson(90, 100)
+    assert round(low, 3) == 0.826 and round(high, 3) == 0.945
 
 
 def test_train_saves_a_model_the_tagger_uses(tmp_path: Path) -> None:

@@ -271,8 +271,9 @@ class Tagger:
     ) -> Section | None:
         """The trained model if one is configured, else the weighted lexicon."""
         if self._model is not None:
-            code, confidence = self._model.predict(title, text)
-            return _section(code, confidence, "text")
+            # A newsroom's own label is the name; its IPTC parent is the code.
+            code, name, confidence = self._model.section(title, text)
+            return _section(code, confidence, "text", name=name)
         lexicon = _lexicon(language or "und")
         tokens = _tokens(title)
         scores = lexicon.scores(tokens + tokens + _tokens(text[:SECTION_TEXT_CHARS]))
@@ -283,10 +284,12 @@ class Tagger:
         return _section(lexicon.topics[best], confidence, "text")
 
 
-def _section(code: str, confidence: float, method: Literal["hint", "url", "text"]) -> Section:
+def _section(
+    code: str, confidence: float, method: Literal["hint", "url", "text"], name: str | None = None
+) -> Section:
     return Section(
         code=code,
-        name=IPTC_TOPICS[code],
+        name=name or IPTC_TOPICS[code],
         confidence=round(min(max(confidence, 0.0), 1.0), 4),
         method=method,
     )
