@@ -153,6 +153,7 @@ OUTCOMES = (
     ("dedup", "rejected"),
 )
 REJECTING_STAGES = ("prepare", "dedup")
+EVICTION_REASONS = ("early", "aged")
 
 
 def _initialise_series() -> None:
@@ -166,6 +167,8 @@ def _initialise_series() -> None:
     for stage in REJECTING_STAGES:
         for code in REJECTION_CODES:
             REJECTIONS.labels(stage, code)
+    for reason in EVICTION_REASONS:
+        DEDUP_EVICTIONS.labels(reason)
 
 
 _initialise_series()

@@ -77,7 +77,7 @@ class DedupConfig(_Frozen):
     threshold: float = Field(default=0.7, gt=0, le=1)
     # Edited copies: the share of the smaller text found in the other, for texts of at
     # least min_shingles word 3-grams (about two short paragraphs).
-    containment: float = Field(default=0.8, gt=0, le=1)
+    containment: float = Field(default=0.75, gt=0, le=1)
     min_shingles: int = Field(default=40, ge=1)
     # ... and when the smaller text is at least this share of the larger: a follow-up
     # that quotes a whole short story inside three times as much new text is not a copy.

@@ -62,6 +62,7 @@ from service.runtime.agents import (
     origin_of,
 )
 from service.runtime.app import Topics
+from service.runtime.tables import changelogs_delivered
 from service.settings import Settings
 from service.stages.dedup import (
     BandStore,
@@ -363,6 +364,7 @@ class DedupAgents:
                     observe(time.perf_counter() - started)
                 self._flush()
                 await self._send_all(self.bands_topic, "p", envelopes)
+                await changelogs_delivered(app)
 
         @app.agent(self.bands_topic, name="newsflow.dedup.bands")
         async def bands(stream: faust.StreamT[bytes]) -> None:
@@ -380,6 +382,7 @@ class DedupAgents:
                 self._record_probes(taken, first)
                 self._flush()
                 await self._send_all(self.answers_topic, "o", envelopes)
+                await changelogs_delivered(app)
 
         @app.agent(self.answers_topic, name="newsflow.dedup.decide")
         async def decide(stream: faust.StreamT[bytes]) -> None:
@@ -387,6 +390,7 @@ class DedupAgents:
                 for event in events:
                     await self._decide(event.message.partition, _payload(event))
                 self._flush()
+                await changelogs_delivered(app)
 
     async def _send_all(
         self, topic: faust.TopicT, field: str, envelopes: dict[int, list[Any]]

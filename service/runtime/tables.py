@@ -38,6 +38,17 @@ async def know_changelog_partitions(app: AppT) -> None:
         _KNOWN.add(app)
 
 
+async def changelogs_delivered(app: AppT) -> None:
+    """Wait until Kafka acknowledged every Table write made so far.
+
+    A batch's changelog writes go out through the producer, not through the batch's
+    Outbox, so under at_least_once its offsets could commit while they were still in
+    the producer's buffer: a SIGKILL then lost dedup state whose inputs would never be
+    read again (a `probes` record: a late original no longer corrected its copies).
+    Agents that write Tables call this before their batch counts as done."""
+    await app.producer.flush()
+
+
 def make_boilerplate_table(app: faust.App, settings: Settings) -> TableT:
     # Learned chrome per source. Keys spread over the raw topic's partition count; after a
     # rebalance a worker relearns the sources whose partitions it did not restore.

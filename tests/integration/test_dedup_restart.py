@@ -42,12 +42,19 @@ def iso(moment: datetime) -> str:
 
 
 def by_id(records: list[Received]) -> dict[str, dict[str, Any]]:
-    """The output per input id; an id replayed after the kill must get the same verdict."""
+    """The final output per input id, as a consumer that upserts by id sees it: a record
+    with a `correction` supersedes the earlier ones (an earlier copy arrived late; in
+    order per id, since an id's records share a partition). Otherwise an id replayed
+    after the kill must get the same verdict."""
     out: dict[str, dict[str, Any]] = {}
     changed = []
-    for record in records:
+    ordered = sorted(records, key=lambda r: (r.topic, r.partition, r.offset))
+    for record in sorted(ordered, key=lambda r: bool(r.value.get("correction"))):
         assert "error" not in record.value, record.value["error"]
         value = {**record.value, "_topic": record.topic.rsplit(".", 1)[1]}
+        if value.get("correction"):
+            out[value["id"]] = value
+            continue
         prior = out.setdefault(value["id"], value)
         if prior["dedup"] != value["dedup"]:
             changed.append((value["id"], prior["dedup"], value["dedup"]))
