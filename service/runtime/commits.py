@@ -53,7 +53,7 @@ class CommitGate:
         self._admitting = asyncio.Event()
         self._admitting.set()
         # Per input partition: the offset after the last event of a finished batch.
-        self._finished: dict[TP, int] = {}
+        self._finished: dict[TopicPartition, int] = {}
         self._committed: dict[TP, int] = {}
 
     @classmethod
@@ -80,8 +80,13 @@ class CommitGate:
             finished = self._finished
             for event in events:
                 message = event.message
-                if message.offset + 1 > finished.get(message.tp, -1):
-                    finished[message.tp] = message.offset + 1
+                # aiokafka's commit refuses faust's TP (a tuple of the same fields, so an
+                # equal dict key): records the offset guard read carry one, and a batch of
+                # them first to finish a partition crashed the next transaction commit.
+                tp = TopicPartition(message.tp.topic, message.tp.partition)
+                if message.offset + 1 > finished.get(tp, -1):
+                    finished.pop(tp, None)
+                    finished[tp] = message.offset + 1
         finally:
             # An agent that stops mid-batch never resumes its generator: no finally here.
             self._holders.remove(holder)
@@ -89,7 +94,9 @@ class CommitGate:
                 self._idle.set()
 
     @asynccontextmanager
-    async def closed(self, assigned: Iterable[TP]) -> AsyncIterator[dict[TP, int] | None]:
+    async def closed(
+        self, assigned: Iterable[TP]
+    ) -> AsyncIterator[dict[TopicPartition, int] | None]:
         """Wait until no batch is open, keep new ones out, and give the offsets to commit:
         those that moved since the last commit, on partitions this worker still owns.
         None: a batch was abandoned halfway, and nothing may commit."""
@@ -117,7 +124,7 @@ class CommitGate:
                 pass
         return True
 
-    def committed(self, offsets: dict[TP, int]) -> None:
+    def committed(self, offsets: dict[TopicPartition, int]) -> None:
         self._committed.update(offsets)
 
     def forget(self, revoked: Iterable[TP]) -> None:

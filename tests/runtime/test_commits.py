@@ -179,3 +179,21 @@ async def test_guard_reads_a_partition_tail_faust_never_handed_out(
     assert await guard.tail(["raw"]) == []  # read once
     late = await guard.admit(events(RAW0, 3, 4, 5, 6))  # faust's copies come after all
     assert [e.message.offset for e in late] == [6]
+
+
+async def test_offsets_to_commit_are_keyed_by_aiokafka_topic_partitions() -> None:
+    """aiokafka's send_offsets_to_transaction refuses faust's TP; the offset guard's own
+    reads carry one. A worker crashed on it after restarts (the outside fault soak)."""
+    from aiokafka import TopicPartition
+    from aiokafka.util import commit_structure_validate
+
+    gate = CommitGate()
+    async with gate.batch(events(RAW0, 4)):  # faust's TP, as the guard hands out
+        pass
+    async with gate.batch(events(RAW0, 5)):
+        pass
+    async with gate.closed(ALL) as offsets:
+        assert offsets == {RAW0: 6}
+        assert offsets is not None
+        assert all(type(tp) is TopicPartition for tp in offsets)
+        commit_structure_validate(offsets)  # what the transaction commit checks
