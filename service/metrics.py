@@ -77,6 +77,12 @@ DEDUP_EVICTIONS = Counter(
     ["reason"],
     registry=REGISTRY,
 )
+OLDEST_UNCOMMITTED = Gauge(
+    "newsflow_oldest_uncommitted_batch_seconds",
+    "Seconds since the oldest processed batch whose input offsets are not committed yet; "
+    "over NEWSFLOW_STALL_SECONDS the worker is not ready (its outputs are held back).",
+    registry=REGISTRY,
+)
 DEDUP_CANDIDATES = Histogram(
     "newsflow_dedup_candidates",
     "Near-duplicate candidates verified per lookup.",

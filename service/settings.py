@@ -144,6 +144,8 @@ class Settings(BaseSettings):
     # faust waits this long for a group to settle; tests lower it.
     session_timeout_seconds: float = Field(default=30.0, gt=0)
     processing_guarantee: Literal["at_least_once", "exactly_once"] = "at_least_once"
+    # /readyz turns 503 when a finished batch has waited this long for its commit.
+    stall_seconds: float = Field(default=60.0, gt=0)
 
     kafka_security: KafkaSecurity = KafkaSecurity()
     topics: TopicSettings = TopicSettings()

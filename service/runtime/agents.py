@@ -128,6 +128,7 @@ async def _batches(
                         # Not reset(token): a generator closed by the GC runs this elsewhere.
                         _OUTBOX.set(None)
                     await outbox.settle()
+                guard.acknowledge(events)
             finally:
                 if done is not None:
                     done.set()

@@ -17,7 +17,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, cast
@@ -25,6 +26,7 @@ from weakref import WeakKeyDictionary
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from faust.types import TP, EventT
+from faust.types.tuples import ack_lock
 
 from service import metrics
 from service.runtime.security import aiokafka_kwargs
@@ -46,7 +48,11 @@ _GATES: WeakKeyDictionary[Any, CommitGate] = WeakKeyDictionary()
 
 
 class CommitGate:
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        # Per input partition: (offset after a finished batch, when it finished), oldest
+        # first, until a commit covers it: what `stalled_for` measures.
+        self._pending: dict[TopicPartition, deque[tuple[int, float]]] = {}
         self._holders: list[asyncio.Task[Any] | None] = []
         self._idle = asyncio.Event()
         self._idle.set()
@@ -87,6 +93,10 @@ class CommitGate:
                 if message.offset + 1 > finished.get(tp, -1):
                     finished.pop(tp, None)
                     finished[tp] = message.offset + 1
+            now = self._clock()
+            for tp in {TopicPartition(e.message.tp.topic, e.message.tp.partition)
+                       for e in events}:
+                self._pending.setdefault(tp, deque()).append((finished[tp], now))
         finally:
             # An agent that stops mid-batch never resumes its generator: no finally here.
             self._holders.remove(holder)
@@ -132,6 +142,24 @@ class CommitGate:
         for tp in revoked:
             self._finished.pop(tp, None)
             self._committed.pop(tp, None)
+            self._pending.pop(tp, None)
+
+    def stalled_for(self, committed: Mapping[Any, int | None]) -> float:
+        """Seconds since the oldest finished batch that no commit covers yet (0 if none).
+
+        `committed` is the consumer's last committed offset per partition, whichever
+        guarantee committed it. A worker whose commits stopped (a transaction that never
+        commits) holds processed input back from read_committed consumers: this grows."""
+        oldest: float | None = None
+        for tp, queue in list(self._pending.items()):
+            upto = committed.get(tp)
+            while queue and upto is not None and queue[0][0] <= upto:
+                queue.popleft()
+            if not queue:
+                del self._pending[tp]
+            elif oldest is None or queue[0][1] < oldest:
+                oldest = queue[0][1]
+        return 0.0 if oldest is None else max(0.0, self._clock() - oldest)
 
 
 
@@ -203,6 +231,33 @@ class OffsetGuard:
             self._next[tp] = offset + 1
             self._moved[tp] = time.monotonic()
         return admitted
+
+    def acknowledge(self, events: Sequence[Any]) -> None:
+        """Tell faust's offset bookkeeping that the records this guard read are done.
+
+        faust commits a partition only up to the first offset it has not seen acked
+        (`Consumer._new_offset`), and it never handed these out, so it never acked them:
+        its commit stopped before the first of them for good. Under exactly_once that
+        is a wedge (the transaction never commits, read_committed sees nothing more);
+        under at_least_once a restart repeats everything since. Call once the batch
+        holding them is done. Private faust state: consumer._acked and _acked_index
+        (faust-streaming 0.15.x, transport/consumer.py `ack`)."""
+        consumer = self.app.consumer
+        acked = getattr(consumer, "_acked", None)
+        index = getattr(consumer, "_acked_index", None)
+        if acked is None or index is None:
+            return  # faust's test context: no Kafka consumer
+        with ack_lock:
+            for event in events:
+                if not isinstance(event, _ReadEvent):
+                    continue
+                tp, offset = event.message.tp, event.message.offset
+                committed = consumer._committed_offset.get(tp)
+                if offset in index[tp] or (committed is not None and offset < committed):
+                    continue
+                index[tp].add(offset)
+                acked[tp].append(offset)
+                consumer._n_acked += 1
 
     async def tail(self, topics: Iterable[str]) -> list[EventT]:
         """What faust skipped at the end of a partition, where no later record shows the

@@ -12,6 +12,7 @@ from service.pipeline import Pipeline
 from service.runtime.admin import ensure_topics
 from service.runtime.agents import register_agents, stalled_topics
 from service.runtime.app import Topics, make_app, make_topics
+from service.runtime.commits import CommitGate
 from service.runtime.dedup import DedupAgents
 from service.runtime.tables import make_boilerplate_table
 from service.settings import Settings
@@ -31,12 +32,21 @@ class Service:
         self.pipeline = Pipeline(settings, self.boilerplate)
         register_agents(self.app, self.topics, self.pipeline, settings)
         self.dedup = DedupAgents(self.app, self.topics, self.pipeline, settings)
+        self.gate = CommitGate.of(self.app)
+        metrics.OLDEST_UNCOMMITTED.set_function(self.stalled_for)
         self._register_pages()
+
+    def stalled_for(self) -> float:
+        """How long processed input has waited for its commit (see CommitGate)."""
+        committed = getattr(self.app.consumer, "_committed_offset", None)  # faust: private
+        return self.gate.stalled_for(committed) if committed is not None else 0.0
 
     def is_ready(self) -> bool:
         app = self.app
         if app.rebalancing or app.in_recovery or stalled_topics():
             return False
+        if self.stalled_for() > self.settings.stall_seconds:
+            return False  # committing nothing: a supervisor should restart it
         try:
             assigned = bool(app.consumer.assignment())
         except Exception:  # noqa: BLE001 - no consumer yet means not ready

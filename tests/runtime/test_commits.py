@@ -197,3 +197,24 @@ async def test_offsets_to_commit_are_keyed_by_aiokafka_topic_partitions() -> Non
         assert offsets is not None
         assert all(type(tp) is TopicPartition for tp in offsets)
         commit_structure_validate(offsets)  # what the transaction commit checks
+
+
+async def test_stalled_for_measures_the_oldest_batch_no_commit_covers() -> None:
+    now = [100.0]
+    gate = CommitGate(clock=lambda: now[0])
+    assert gate.stalled_for({}) == 0.0
+    async with gate.batch(events(RAW0, 0, 1)):
+        pass
+    now[0] = 130.0
+    async with gate.batch(events(RAW0, 2)):
+        pass
+    async with gate.batch(events(RAW1, 5)):
+        pass
+    now[0] = 160.0
+    assert gate.stalled_for({}) == 60.0, "nothing committed: the first batch is 60 s old"
+    assert gate.stalled_for({RAW0: 2}) == 30.0, "the first batch is committed"
+    assert gate.stalled_for({RAW0: 3, RAW1: 6}) == 0.0
+    async with gate.batch(events(TAGGED0, 9)):
+        pass
+    gate.forget([TAGGED0])
+    assert gate.stalled_for({RAW0: 3, RAW1: 6}) == 0.0, "a revoked partition is not ours"
