@@ -139,3 +139,13 @@ def test_load_rejects_other_files(tmp_path: Path) -> None:
     joblib.dump({"something": 1}, path)
     with pytest.raises(ValueError, match="not a newsflow section model"):
         load_model(path)
+
+
+def test_an_archive_without_titles_trains(tmp_path: Path) -> None:
+    path = write_dataset(tmp_path / "d.jsonl")
+    rows = [dict(json.loads(line), title="") for line in path.read_text().splitlines()]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "m.joblib"
+    train(path, out, folds=0)
+    assert load_model(out).predict("", "the striker and the fans in the stadium")[0] == (
+        "medtop:15000000")
