@@ -10,8 +10,9 @@ after the other, each on fresh topics and a fresh consumer group:
 * `none` (`--baseline`): no faults, the checker's control: it must find nothing;
 * `kills` (`--runs` of them): one worker, its process group SIGKILLed and restarted
   `--kills` times at seeded random moments while the producer runs;
-* `stop` (`--stops`): two workers; one, chosen by the seed, SIGSTOPped for twice the
-  session timeout (a zombie the other must fence), then SIGCONTed; `--stop-faults` times;
+* `stop` (`--stops`): two workers (`--stop-workers`); one, chosen by the seed,
+  SIGSTOPped for twice the session timeout (a zombie the other must fence), then
+  SIGCONTed; `--stop-faults` times;
 * `broker` (`--brokers`): one worker; the broker SIGKILLed, left down 8 s and restarted
   on the same data and ports, `--broker-faults` times.
 
@@ -50,7 +51,7 @@ HEADERS = (
 
 
 def row(number: int, report: Report) -> list[object]:
-    ready = ", ".join("never" if r is None else f"{r:.1f}" for r in report.ready_after)
+    ready = ", ".join("never" if r is None else f"{r:.1f}" for r in report.ready_after) or "-"
     outcomes = " / ".join(str(report.outcomes.get(k, 0))
                           for k in ("clean", "duplicates", "rejected"))
     faults = f"{len(report.faults)} × {report.faults[0].kind}" if report.faults else "none"
@@ -62,11 +63,13 @@ def row(number: int, report: Report) -> list[object]:
             ("crash", report.crashes),
         ) if bad)
     held = f"{report.held_back}" + (
-        f" ({report.uncommitted} records uncommitted)" if report.uncommitted else "")
+        f" (records: {report.records} committed, {report.uncommitted} read_uncommitted)"
+        if report.uncommitted is not None else "")
     return [number, report.scenario, report.guarantee, report.workers, faults, report.produced,
             outcomes, report.corrections, report.lost, report.twice, report.repeats,
             f"{report.verdicts_differ} ({report.verdicts_differ_held})",
-            "; ".join(f"{c.target} at {c.at:.0f}s: {c.reason}" for c in report.crashes) or 0,
+            "; ".join(f"{c.target} at {c.at:.0f}s: {c.reason[:160]}" for c in report.crashes)
+            or 0,
             f"{report.longest_stall:.1f}", held,
             str(report.after_restart) if report.after_restart else "-", ready, verdict]
 
@@ -127,6 +130,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--kills", type=int, default=5, help="worker kills per run")
     parser.add_argument("--stops", type=int, default=3, help="SIGSTOP runs (two workers)")
     parser.add_argument("--stop-faults", type=int, default=2)
+    parser.add_argument("--stop-workers", type=int, default=2,
+                        help="workers in a SIGSTOP run (1: no one to take over)")
     parser.add_argument("--brokers", type=int, default=3, help="broker-kill runs")
     parser.add_argument("--broker-faults", type=int, default=2)
     parser.add_argument("--baseline", type=int, default=0,
@@ -154,7 +159,7 @@ def main(argv: list[str] | None = None) -> None:
     # The control first, then the scenarios that need a special setup, then the kills.
     plans: list[tuple[str, list[str], int]] = (
         [("none", [], 1)] * args.baseline
-        + [("stop", ["stop"] * args.stop_faults, 2)] * args.stops
+        + [("stop", ["stop"] * args.stop_faults, args.stop_workers)] * args.stops
         + [("broker", ["broker"] * args.broker_faults, 1)] * (0 if args.bootstrap else args.brokers)
         + [("kills", ["kill"] * args.kills, 1)] * args.runs
     )

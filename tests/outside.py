@@ -74,6 +74,8 @@ _EPOCH = datetime(2026, 11, 1, tzinfo=UTC)
 # librdkafka's own log lines (connection refused while a broker is down...) go through
 # logging, not straight to stderr.
 _CLIENT_LOG = logging.getLogger("outside.librdkafka")
+_CLIENT_LOG.addHandler(logging.NullHandler())
+_CLIENT_LOG.propagate = False  # "connection refused" while the broker is down, by design
 
 
 # --- real text input ----------------------------------------------------------------
@@ -612,16 +614,21 @@ class Crash:
     reason: str  # its last ERROR/CRITICAL log message
 
 
-def _last_error(log_path: Path) -> str:
-    for line in reversed(log_path.read_text(errors="replace").splitlines()):
+def _crash_reason(log_path: Path) -> str:
+    """The first `Crashed reason=` in a worker's log that is not a CancelledError (the
+    cause, not the agents cancelled after it), else its first ERROR message."""
+    errors = []
+    for line in log_path.read_text(errors="replace").splitlines():
         try:
             entry = orjson.loads(line)
         except orjson.JSONDecodeError:
             continue
         if isinstance(entry, dict) and entry.get("level") in ("ERROR", "CRITICAL"):
-            if "Crashed reason" in str(entry.get("msg")) or entry.get("level") == "ERROR":
-                return str(entry.get("msg"))[:300]
-    return "no ERROR line in its log"
+            errors.append(str(entry.get("msg")))
+    for message in errors:
+        if "Crashed reason=" in message and "CancelledError" not in message:
+            return message[:300]
+    return errors[0][:300] if errors else "no ERROR line in its log"
 
 
 class FaultInjector:
@@ -655,7 +662,7 @@ class FaultInjector:
                         continue
                     self.crashes.append(Crash(f"worker{index}", time.monotonic() - self.t0,
                                               worker.process.returncode,
-                                              _last_error(worker.log_path)))
+                                              _crash_reason(worker.log_path)))
                     self._restart(index, "c")
 
     def start_supervisor(self) -> None:
