@@ -149,3 +149,15 @@ def test_an_archive_without_titles_trains(tmp_path: Path) -> None:
     train(path, out, folds=0)
     assert load_model(out).predict("", "the striker and the fans in the stadium")[0] == (
         "medtop:15000000")
+
+
+def test_a_huge_body_costs_no_more_than_its_prefix(tmp_path: Path) -> None:
+    import time
+
+    out = tmp_path / "m.joblib"
+    train(write_dataset(tmp_path / "d.jsonl"), out, folds=0)
+    model = load_model(out)
+    body = "the striker and the fans in the stadium " * 50_000  # 2 MB
+    started = time.process_time()
+    assert model.predict("", body)[0] == "medtop:15000000"
+    assert time.process_time() - started < 1.0
