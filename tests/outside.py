@@ -758,7 +758,7 @@ class Report:
             f"{self.held_back} (read_uncommitted: {self.uncommitted} records), "
             f"faults {[f.kind for f in self.faults]}, ready after [{ready}] s, "
             f"{self.seconds:.0f}s; examples {self.examples}; after a restart of the workers: "
-            f"{self.after_restart or 'not needed'}"
+            f"{self.after_restart or '-'}"
         )
 
 
