@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -9,11 +10,15 @@ from typing import Any
 import faust
 from faust.transport.consumer import TransactionManager
 
+from service.runtime import compat  # noqa: F401 - faust patches, applied on import
 from service.runtime.commits import CommitGate
 from service.runtime.security import faust_credentials
 from service.settings import Settings
 
 logger = logging.getLogger(__name__)
+
+# How often the worker commits its transaction itself (faust's default interval, 2.8 s).
+COMMIT_TICK_SECONDS = 2.8
 
 
 @dataclass
@@ -64,9 +69,18 @@ class WorkerTransaction(TransactionManager):
         return await self.producer.send(topic, key, value, partition, timestamp, headers,
                                         transactional_id=self.transactional_id)
 
+    _commit_lock: asyncio.Lock | None = None
+
     async def commit(self, offsets: Any, start_new_transaction: bool = True) -> bool:
         # faust's `offsets` are what was acked when its timer fired; the gate gives what
         # the finished batches reached once none is open, which is what the sends match.
+        # Called by faust's commit and by our own tick (`commit_tick`), one at a time.
+        if self._commit_lock is None:
+            self._commit_lock = asyncio.Lock()
+        async with self._commit_lock:
+            return await self._commit(offsets, start_new_transaction)
+
+    async def _commit(self, offsets: Any, start_new_transaction: bool) -> bool:
         gate = CommitGate.of(self.app)
         async with gate.closed(self.app.consumer.assignment()) as finished:
             if finished is None:
@@ -81,7 +95,33 @@ class WorkerTransaction(TransactionManager):
                     start_new_transaction=start_new_transaction,
                 )
                 gate.committed(finished)
+                # faust keeps its own view of what was committed (read by its gap logic
+                # and by our stall check); it updates it from this very dict afterwards.
+                consumer_view = getattr(self.app.consumer, "_committed_offset", None)
+                if consumer_view is not None:
+                    consumer_view.update(finished)
+                if isinstance(offsets, dict):
+                    offsets.update(finished)
+            else:
+                # Sends made outside any batch (dedup's re-probes after a restore) are
+                # in the transaction too, with no input offset to commit alongside.
+                await self.producer.commit_transaction(self.transactional_id)
+                if start_new_transaction:
+                    await self.producer.begin_transaction(self.transactional_id)
         return True
+
+
+async def commit_tick(app: faust.App) -> None:
+    """Commit the transaction on our own clock, whatever faust's offset bookkeeping says.
+
+    faust asks for a commit only when its acked offsets moved contiguously past its own
+    view of the last commit (`Consumer._new_offset`). That view lagged the commits the
+    gate made, records faust never handed out were never acked, and re-probes sent
+    after a restore have no input at all: in each case faust stopped asking, the
+    transaction stayed open and read_committed consumers saw nothing more (a wedge)."""
+    transactions = getattr(app.consumer, "transactions", None)
+    if isinstance(transactions, WorkerTransaction) and app.consumer.assignment():
+        await transactions.commit({})
 
 
 def make_app(settings: Settings, **overrides: Any) -> faust.App:
@@ -119,6 +159,10 @@ def make_app(settings: Settings, **overrides: Any) -> faust.App:
     )
     if settings.processing_guarantee == "exactly_once":
         app.transport.TransactionManager = WorkerTransaction  # type: ignore[misc]
+
+        @app.timer(COMMIT_TICK_SECONDS)
+        async def commit_on_our_clock() -> None:
+            await commit_tick(app)
 
     @app.task
     async def warm_changelog_metadata() -> None:

@@ -87,6 +87,8 @@ logger = logging.getLogger(__name__)
 # a standby only shortens failover. Meant to become a setting (see docs/SCALE_OUT.md).
 STANDBY_REPLICAS = 0
 TABLES = ("probes", "payloads", "verdicts", "journal")
+# How often a worker checks whether partitions it gained can be rebuilt (streams flowing).
+RESTORE_CHECK_SECONDS = 0.5
 
 
 def partition_of(key: str, partitions: int) -> int:
@@ -225,6 +227,7 @@ class DedupAgents:
         self._bands: dict[int, BandStore] = {}
         self._gathers: dict[int, Gatherer] = {}
         self._resending: set[asyncio.Future[None]] = set()
+        self._restore_due = False
         metrics.DEDUP_INDEX_SIZE.set_function(self.size)
         self._register()
         app.on_rebalance_complete.connect(self._on_rebalance_complete)
@@ -256,31 +259,53 @@ class DedupAgents:
     async def _on_rebalance_complete(
         self, sender: Any, /, *args: Any, signal: Any, **kwargs: Any
     ) -> None:
-        """Tables are restored and new partitions not yet flowing: derive the in-memory
-        state of the partitions this worker gained, and re-probe their undecided
-        articles. Partitions it kept keep their state: a batch of theirs may still be in
-        flight (faust does not pause the agents of partitions that are not revoked)."""
-        assigned = self.app.assignor.assigned_actives()
-        bands_name = self.bands_topic.get_topic_name()
-        tagged_name = self.topics.tagged.get_topic_name()
-        bands = {tp.partition for tp in assigned if tp.topic == bands_name}
-        gathers = {tp.partition for tp in assigned if tp.topic == tagged_name}
+        """Drop the state of the partitions this worker lost, and mark the ones it gained
+        for a rebuild. Partitions it kept keep their state: a batch of theirs may still
+        be in flight (faust does not pause the agents of partitions not revoked).
+
+        The rebuild waits until the streams flow again (`restore_pending`, or the first
+        event of a partition): faust sends this signal before its Tables have applied
+        what recovery read (`Recovery.on_recovery_completed` runs the tables' callbacks
+        after it), and a fresh worker rebuilt from empty tables here, dropping the
+        answers of every article its predecessor had left undecided."""
+        bands, gathers = self._assigned()
         for q in set(self._bands) - bands:
             del self._bands[q]
         for p in set(self._gathers) - gathers:
             del self._gathers[p]
+        self._restore_due = True
+
+    def _assigned(self) -> tuple[set[int], set[int]]:
+        assigned = self.app.assignor.assigned_actives()
+        bands_name = self.bands_topic.get_topic_name()
+        tagged_name = self.topics.tagged.get_topic_name()
+        return ({tp.partition for tp in assigned if tp.topic == bands_name},
+                {tp.partition for tp in assigned if tp.topic == tagged_name})
+
+    def restore_pending(self) -> bool:
+        """Rebuild the partitions gained at the last rebalance once the streams flow
+        (Tables applied); re-probe their undecided articles. Returns whether it ran."""
+        app = self.app
+        recovery = getattr(app.tables, "recovery", None)
+        if not self._restore_due or app.rebalancing or app.in_recovery or recovery is None:
+            return False
+        if not recovery.completed.is_set() or not app.flow_control.is_active():
+            return False
+        self._restore_due = False
+        bands, gathers = self._assigned()
         started = time.perf_counter()
         gained_bands, gained_gathers = bands - set(self._bands), gathers - set(self._gathers)
         self._restore_bands(gained_bands)
         resend = self._restore_gathers(gained_gathers)
         logger.info(
-            "dedup restored after rebalance %d", self.app.rebalancing_count,
+            "dedup restored after rebalance %d", app.rebalancing_count,
             extra={"band_partitions": sorted(gained_bands),
                    "gather_partitions": sorted(gained_gathers),
                    "reprobed": sum(len(v) for v in resend.values()),
                    "seconds": round(time.perf_counter() - started, 3)},
         )
         self._resend(resend)
+        return True
 
     def _restore_bands(self, partitions: set[int]) -> None:
         taken: dict[int, list[tuple[Candidate, list[str]]]] = defaultdict(list)
@@ -330,16 +355,22 @@ class DedupAgents:
 
     def band_store(self, partition: int) -> BandStore:
         store = self._bands.get(partition)
-        if store is None:  # an event of a partition the last assignment did not list
+        if store is None:  # the first event of a partition gained: Tables are applied
             self._restore_bands({partition})
             store = self._bands[partition]
+            logger.info("dedup band partition %d restored", partition,
+                        extra={"articles": len(store)})
         return store
 
     def gatherer(self, partition: int) -> Gatherer:
         gather = self._gathers.get(partition)
         if gather is None:  # as in band_store
-            self._resend(self._restore_gathers({partition}))
+            resend = self._restore_gathers({partition})
             gather = self._gathers[partition]
+            logger.info("dedup gather partition %d restored", partition,
+                        extra={"articles": len(gather),
+                               "reprobed": sum(len(v) for v in resend.values())})
+            self._resend(resend)
         return gather
 
     def _split(self, keys: tuple[str, ...]) -> dict[int, list[str]]:
@@ -383,6 +414,10 @@ class DedupAgents:
                 self._flush()
                 await self._send_all(self.answers_topic, "o", envelopes)
                 await changelogs_delivered(app)
+
+        @app.timer(RESTORE_CHECK_SECONDS)
+        async def restore_gained_partitions() -> None:
+            self.restore_pending()
 
         @app.agent(self.answers_topic, name="newsflow.dedup.decide")
         async def decide(stream: faust.StreamT[bytes]) -> None:

@@ -1,7 +1,7 @@
-"""One rule in every mode: dedup gives the same verdicts on one worker, on two workers
-over 8 partitions, and in batch mode (after corrections), on a real broker.
+"""One rule in every mode: dedup gives the same verdicts on one worker, on two and four
+workers over 8 partitions, and in batch mode (after corrections), on a real broker.
 
-The input (tests/stages/test_partitioned.py:corpus) holds exact, near and syndicated
+The input (tests/stages/dedup/test_engine.py:corpus) holds exact, near and syndicated
 copies, fetched_at ties, and originals that arrive after some of their copies, so the
 band partitions see races and must publish corrections.
 """
@@ -161,7 +161,7 @@ def batch(lines: list[bytes]) -> tuple[Verdicts, int]:
     return out, len(pipeline.dedup.corrections)
 
 
-def test_one_worker_two_workers_and_batch_agree(kafka_bootstrap: str, tmp_path: Path) -> None:
+def test_one_two_and_four_workers_and_batch_agree(kafka_bootstrap: str, tmp_path: Path) -> None:
     lines, first = inputs()
     assert 0 < first < len(lines)
     expected, batch_corrections = batch(lines)
@@ -178,7 +178,9 @@ def test_one_worker_two_workers_and_batch_agree(kafka_bootstrap: str, tmp_path: 
     assert one == expected
     two, corrections_two = stream(kafka_bootstrap, tmp_path, lines, first, workers=2)
     assert two == expected
-    assert corrections_one > 0 and corrections_two > 0
+    four, corrections_four = stream(kafka_bootstrap, tmp_path, lines, first, workers=4)
+    assert four == expected
+    assert corrections_one > 0 and corrections_two > 0 and corrections_four > 0
 
 
 def test_a_killed_worker_changes_no_verdict(kafka_bootstrap: str, tmp_path: Path) -> None:
