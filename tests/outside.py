@@ -561,6 +561,14 @@ def tally(records: Iterable[Output]) -> Tally:
             result.disagreeing.add(key)
         first.setdefault(key, verdict)
     result.disagreeing -= set(corrected)
+    # A worker that died after publishing a verdict but before recording it leaves the
+    # article undecided; its successor publishes the new verdict as a `redecided`
+    # correction, superseding whatever went out. When what went out was never committed,
+    # that correction is the id's only record: its outcome, once.
+    for key in set(corrected) - set(first):
+        result.outcomes[key] += 1
+        role = next(r.role for r in ordered if r.input_id == key and r.is_correction)
+        result.by_role[role] += 1
     result.final = {**first, **corrected}
     return result
 

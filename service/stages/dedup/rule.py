@@ -9,8 +9,9 @@ A pair matches when (checked in this order):
 
 - the normalised bodies are equal (same fingerprint);
 - the estimated Jaccard of word shingles reaches `threshold`;
-- both have at least `min_shingles` shingles, the smaller has at least
-  `containment_min_ratio` of the larger's, and the share of the smaller text found in
+- both have at least `min_shingles` shingles, the smaller has between
+  `containment_min_ratio` and `containment_max_ratio` of the larger's (texts of
+  similar size are judged by Jaccard alone), and the share of the smaller text found in
   the other (containment) reaches `containment`: a syndicated copy with paragraphs
   dropped, a rewritten lead, or an agency footer added;
 - they share a canonical URL and the Jaccard reaches min(threshold, URL_FLOOR): a
@@ -96,7 +97,7 @@ def score(me: Candidate, other: Candidate, cfg: DedupConfig) -> float | None:
     smaller, larger = min(me.n, other.n), max(me.n, other.n)
     if (
         smaller >= cfg.min_shingles
-        and smaller >= cfg.containment_min_ratio * larger
+        and cfg.containment_min_ratio * larger <= smaller <= cfg.containment_max_ratio * larger
         and containment(jaccard, me.n, other.n) >= cfg.containment
     ):
         return jaccard
