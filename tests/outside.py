@@ -502,7 +502,9 @@ class OutputWatch(threading.Thread):
                     with self.lock:
                         self.records += 1
                         key = record.input_id
-                        if key is not None and not record.is_correction and key not in self.seen:
+                        # A correction resolves an id too: after a crash a `redecided`
+                        # one can be its only record (see `tally`).
+                        if key is not None and key not in self.seen:
                             self.seen.add(key)
                             fresh = True
                 if fresh:
