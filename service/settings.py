@@ -159,6 +159,9 @@ class Settings(BaseSettings):
     # Issue-facing names kept flat: NEWSFLOW_LANGUAGES, NEWSFLOW_SECTION_MODEL.
     languages: Annotated[tuple[str, ...], NoDecode] = ()
     section_model: Path | None = None
+    # Below this confidence the section is left empty (bench/results/tag.md has the
+    # reliability table it was chosen from).
+    section_min_confidence: float = Field(default=0.2, ge=0, le=1)
 
     @field_validator("languages", mode="before")
     @classmethod
@@ -169,7 +172,8 @@ class Settings(BaseSettings):
 
     @property
     def tag(self) -> TagConfig:
-        return TagConfig(languages=self.languages, section_model=self.section_model)
+        return TagConfig(languages=self.languages, section_model=self.section_model,
+                         min_section_confidence=self.section_min_confidence)
 
     @property
     def broker_url(self) -> str:

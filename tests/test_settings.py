@@ -26,3 +26,9 @@ def test_bad_values_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NEWSFLOW_TOPICS__PARTITIONS", "0")
     with pytest.raises(ValidationError):
         Settings()
+
+
+def test_the_section_confidence_floor_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().tag.min_section_confidence == 0.2
+    monkeypatch.setenv("NEWSFLOW_SECTION_MIN_CONFIDENCE", "0.5")
+    assert Settings().tag.min_section_confidence == 0.5
