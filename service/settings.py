@@ -85,6 +85,9 @@ class DedupConfig(_Frozen):
     # ... and at most this share: for texts of similar size containment is only a
     # function of the Jaccard (2J/(1+J)), so they are judged by the threshold alone.
     containment_max_ratio: float = Field(default=0.8, ge=0, le=1)
+    # ... and a Jaccard of at least this: templated prose (a fixed phrase in every
+    # sentence) shares a third of its shingles with any text of the same template.
+    containment_min_jaccard: float = Field(default=0.45, ge=0, le=1)
     num_perm: int = Field(default=192, ge=16)
     # 64 bands of 3 rows: a pair at Jaccard 0.4 shares a band with p = 0.985.
     bands: int = Field(default=64, ge=1)

@@ -9,7 +9,9 @@ A pair matches when (checked in this order):
 
 - the normalised bodies are equal (same fingerprint);
 - the estimated Jaccard of word shingles reaches `threshold`;
-- both have at least `min_shingles` shingles, the smaller has between
+- their Jaccard is at least `containment_min_jaccard` (templated prose, a fixed phrase
+  in every sentence, shares a third of its shingles with any text of its template),
+  both have at least `min_shingles` shingles, the smaller has between
   `containment_min_ratio` and `containment_max_ratio` of the larger's (texts of
   similar size are judged by Jaccard alone), and the share of the smaller text found in
   the other (containment) reaches `containment`: a syndicated copy with paragraphs
@@ -97,6 +99,7 @@ def score(me: Candidate, other: Candidate, cfg: DedupConfig) -> float | None:
     smaller, larger = min(me.n, other.n), max(me.n, other.n)
     if (
         smaller >= cfg.min_shingles
+        and jaccard >= cfg.containment_min_jaccard
         and cfg.containment_min_ratio * larger <= smaller <= cfg.containment_max_ratio * larger
         and containment(jaccard, me.n, other.n) >= cfg.containment
     ):
