@@ -429,12 +429,7 @@ class Journal:
                 break
             count_key = self._key(str(lo))
             chunks = self.store.get(count_key, 0)
-            found = next(
-                ((key, entries) for key, entries in (
-                    (self._key(f"{lo}:{i}"), self.store.get(self._key(f"{lo}:{i}")))
-                    for i in range(chunks)) if entries is not None),
-                None,
-            )
+            found = self._first_chunk(lo, chunks)
             if found is None:  # this hour is done: move on to the next one filed
                 if chunks:
                     del self.store[count_key]
@@ -454,6 +449,15 @@ class Journal:
             if budget is not None:
                 budget -= 1
         return dropped
+
+    def _first_chunk(self, hour: int, chunks: int) -> tuple[str, list[Any]] | None:
+        """The first chunk of `hour` not yet dropped, with its key."""
+        for i in range(chunks):
+            key = self._key(f"{hour}:{i}")
+            entries = self.store.get(key)
+            if entries is not None:
+                return key, entries
+        return None
 
     def _next_hour(self, lo: int) -> int | None:
         """The next hour with chunks; hours are dense in a live stream, so a scan."""
