@@ -210,6 +210,8 @@ class Outbox:
         backoff = 0.5
         while self._sent:
             await asyncio.wait([sent.future for sent in self._sent])
+            if not all(sent.future.done() for sent in self._sent):
+                continue  # tracked while we waited: wait for those too
             failed = [sent for sent in self._sent if sent.failed()]
             self._sent = []
             if not failed:

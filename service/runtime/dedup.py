@@ -55,6 +55,7 @@ from service.errors import ProcessingFailed, SchemaViolation
 from service.models import Article, TaggedArticle, utcnow
 from service.pipeline import Pipeline, Routed, corrected
 from service.runtime.agents import (
+    _OUTBOX,
     _batches,
     _deliver,
     _payload,
@@ -346,9 +347,16 @@ class DedupAgents:
         """Send the re-probes in the background: recovery must not wait on the producer.
         If they are lost, the next restore sends them again."""
         if envelopes:
-            task = asyncio.ensure_future(self._send_all(self.bands_topic, "p", envelopes))
+            task = asyncio.ensure_future(self._resend_outside_batch(envelopes))
             self._resending.add(task)
             task.add_done_callback(self._resending.discard)
+
+    async def _resend_outside_batch(self, envelopes: dict[int, list[Any]]) -> None:
+        # A task copies its creator's context: spawned inside a batch (a partition
+        # restored on its first event), its sends would join that batch's Outbox while
+        # the batch settles it. These belong to no batch.
+        _OUTBOX.set(None)
+        await self._send_all(self.bands_topic, "p", envelopes)
 
     def _new_gatherer(self, partition: int) -> Gatherer:
         return Gatherer(self.cfg, self.payloads, self.verdicts, self.capacity)

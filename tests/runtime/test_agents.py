@@ -183,3 +183,25 @@ async def test_a_refused_delivery_is_sent_again_before_its_batch_counts_as_done(
     assert sorted(topic.landed) == [b"one", b"two"], "nothing refused is dropped"
     assert len(topic.attempts) == 4
     assert "unit.refusing" not in agents.stalled_topics()
+
+
+async def test_settle_waits_for_deliveries_tracked_while_it_waits() -> None:
+    """A delivery tracked into the Outbox while settle() waits (a task spawned inside
+    the batch) is waited for too; reading it unfinished crashed the scatter agent."""
+    from service.runtime import agents
+
+    loop = asyncio.get_running_loop()
+    first: asyncio.Future[Any] = loop.create_future()
+    late: asyncio.Future[Any] = loop.create_future()
+    outbox = agents.Outbox()
+    topic: Any = RefusingTopic(refusals=0)
+    outbox.track(agents._Sent(topic, b"k", b"one", None, first))
+
+    def land_first_then_track_late() -> None:
+        outbox.track(agents._Sent(topic, b"k", b"two", None, late))
+        first.set_result(None)
+        loop.call_later(0.01, late.set_result, None)
+
+    loop.call_soon(land_first_then_track_late)
+    await outbox.settle()
+    assert late.done(), "settle returned before the late delivery landed"
