@@ -102,7 +102,7 @@ class Dedup(BaseModel):
 
 
 class CorrectionInfo(BaseModel):
-    """Partitioned dedup only: this record replaces an earlier verdict for the same id."""
+    """Streaming only: this record replaces an earlier verdict for the same id."""
 
     model_config = ConfigDict(frozen=True)
 

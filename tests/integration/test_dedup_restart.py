@@ -11,6 +11,7 @@ import asyncio
 import random
 import signal
 import time
+from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -42,23 +43,32 @@ def iso(moment: datetime) -> str:
 
 
 def by_id(records: list[Received]) -> dict[str, dict[str, Any]]:
-    """The final output per input id, as a consumer that upserts by id sees it: a record
-    with a `correction` supersedes the earlier ones (an earlier copy arrived late; in
-    order per id, since an id's records share a partition). Otherwise an id replayed
-    after the kill must get the same verdict."""
-    out: dict[str, dict[str, Any]] = {}
-    changed = []
-    ordered = sorted(records, key=lambda r: (r.topic, r.partition, r.offset))
-    for record in sorted(ordered, key=lambda r: bool(r.value.get("correction"))):
+    """The final output per input id, by the README's consumer rule: a record with a
+    `correction` supersedes every record without one (among corrections the later
+    offset wins; an id's records share a partition number).
+
+    A worker killed under at_least_once replays what it had not committed, and loses
+    the state it wrote with it, so a replayed id may be decided again before its
+    original's replay arrives, and be corrected again. So every uncorrected verdict of
+    an id must be the same, or be one that a correction of that id names (as its new
+    or its previous verdict)."""
+    plain: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    fixes: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for record in sorted(records, key=lambda r: (r.topic, r.partition, r.offset)):
         assert "error" not in record.value, record.value["error"]
         value = {**record.value, "_topic": record.topic.rsplit(".", 1)[1]}
-        if value.get("correction"):
-            out[value["id"]] = value
-            continue
-        prior = out.setdefault(value["id"], value)
-        if prior["dedup"] != value["dedup"]:
-            changed.append((value["id"], prior["dedup"], value["dedup"]))
+        (fixes if value.get("correction") else plain)[value["id"]].append(value)
+    changed = []
+    for article_id, published in plain.items():
+        named = [fix["dedup"] for fix in fixes[article_id]]
+        named += [fix["correction"]["previous"] for fix in fixes[article_id]]
+        verdicts = [value["dedup"] for value in published]
+        unexplained = [v for v in verdicts if v != verdicts[0] and v not in named]
+        if unexplained:
+            changed.append((article_id, verdicts, named))
     assert not changed, f"{len(changed)} replayed ids changed verdict, e.g. {changed[:3]}"
+    out = {article_id: published[0] for article_id, published in plain.items()}
+    out.update({article_id: fixed[-1] for article_id, fixed in fixes.items() if fixed})
     return out
 
 
