@@ -41,8 +41,7 @@ from service.errors import Rejection
 from service.models import TaggedArticle
 from service.pipeline import Pipeline, dump
 from service.settings import CleanConfig, Settings
-from service.stages.clean import clean
-from service.stages.decode import decode
+from service.stages.clean import clean, decode
 
 STAGES = ("decode", "clean", "tag", "dedup", "encode")
 TARGETS = {

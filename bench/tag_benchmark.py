@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from service.models import CleanedArticle  # noqa: E402
 from service.settings import TagConfig  # noqa: E402
 from service.stages.tag import Tagger  # noqa: E402
-from service.stages.taxonomy import IPTC_TOPICS  # noqa: E402
+from service.stages.tag.taxonomy import IPTC_TOPICS  # noqa: E402
 
 DATA = ROOT / "bench" / "data"
 SHARED = ROOT.parent / "shared"
@@ -276,7 +276,7 @@ def section_report(
 ) -> list[str]:
     """Accuracy over all rows (None counts as wrong), coverage, and a confusion matrix;
     with `reliability`, accuracy per confidence band of the text model (before the floor)."""
-    from service.section_model import confusion_table, reliability_table
+    from service.stages.tag.section_model import confusion_table, reliability_table
 
     confusion: Counter[tuple[str, str]] = Counter()
     scored: list[tuple[float, bool]] = []
@@ -363,7 +363,7 @@ def speed_report(tagger: Tagger, rows: list[dict[str, str]]) -> list[str]:
 def train_report(rows: list[dict[str, str]], title: str, folds: int) -> list[str]:
     import tempfile
 
-    from service.section_model import evaluate
+    from service.stages.tag.section_model import evaluate
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "data.jsonl"
@@ -401,8 +401,8 @@ def ag_rows() -> list[dict[str, str]]:
 
 def ag_default_report(tagger: Tagger, rows: list[dict[str, str]]) -> list[str]:
     """The default classifier (no hint, no URL) on AG headline + lead, mapped as above."""
-    from service.section_model import reliability_table, wilson
     from service.stages.entities import unescape_text
+    from service.stages.tag.section_model import reliability_table, wilson
 
     others = set(IPTC_TOPICS) - set(AG_TO_IPTC.values())
     scored: list[tuple[float, bool]] = []
@@ -472,7 +472,7 @@ def ag_trained_report(rows: list[dict[str, str]], folds: int) -> list[str]:
     """`sections train` on the 12,000 items: k-fold, fit time, size and speed."""
     import tempfile
 
-    from service.section_model import evaluate, load_model, train
+    from service.stages.tag.section_model import evaluate, load_model, train
 
     lines: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:

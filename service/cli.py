@@ -244,7 +244,7 @@ def sections() -> None:
 )
 def sections_train(data: Path, out: Path, folds: int, label_map: Path | None) -> None:
     """Train TF-IDF + a linear model from {text, title, section} JSONL lines."""
-    from service.section_model import train
+    from service.stages.tag.section_model import train
 
     click.echo(train(data, out, folds=folds, label_map=label_map))
 
@@ -254,7 +254,7 @@ def sections_train(data: Path, out: Path, folds: int, label_map: Path | None) ->
 @click.option("--folds", type=int, default=5, show_default=True)
 def sections_eval(data: Path, folds: int) -> None:
     """Print k-fold accuracy and the confusion matrix."""
-    from service.section_model import evaluate
+    from service.stages.tag.section_model import evaluate
 
     click.echo(evaluate(data, folds=folds))
 

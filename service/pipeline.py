@@ -28,12 +28,10 @@ from service.models import (
     TaggedArticle,
     utcnow,
 )
-from service.settings import Settings
-from service.stages.boilerplate import BoilerplateMemory
-from service.stages.clean import clean
-from service.stages.decode import decode
+from service.settings import Settings, TagConfig
+from service.stages.clean import BoilerplateMemory, clean, decode
 from service.stages.dedup import Correction, LocalDedup
-from service.stages.tag import Tagger
+from service.stages.tag import Tagger, load_model
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +70,7 @@ class Pipeline:
     ) -> None:
         self.settings = settings
         self.topics = settings.topics
-        self.tagger = Tagger(settings.tag)
+        self.tagger = make_tagger(settings.tag)
         # Per-source learned chrome: a dict in batch mode, a Table-backed store in the worker.
         self.memory = BoilerplateMemory({} if boilerplate is None else boilerplate, settings.clean)
         # The dedup engine in one process (batch mode); the worker spreads the same engine
@@ -131,6 +129,13 @@ class Pipeline:
         return make_rejected(
             payload, origin, rejection, self.settings.decode.rejected_payload_max_bytes
         )
+
+
+def make_tagger(cfg: TagConfig) -> Tagger:
+    """The tagger, with the trained section model when `cfg.section_model` names one
+    (scikit-learn is imported only then)."""
+    model = None if cfg.section_model is None else load_model(cfg.section_model)
+    return Tagger(cfg, model=model)
 
 
 def within_record_limit(article: TaggedArticle) -> TaggedArticle:

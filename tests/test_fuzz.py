@@ -13,10 +13,9 @@ from hypothesis import strategies as st
 from service.errors import Rejection
 from service.models import CleanedArticle, RawArticle
 from service.settings import CleanConfig, DecodeConfig
-from service.stages.clean import clean
-from service.stages.decode import decode
-from service.stages.html import extract_fast, flatten, over_limits
-from service.stages.text import clean_lines, filter_extracted, normalise, split_lines
+from service.stages.clean import clean, decode
+from service.stages.clean.html import extract_fast, flatten, over_limits
+from service.stages.clean.text import clean_lines, filter_extracted, normalise, split_lines
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 DECODE = DecodeConfig(max_bytes=64 * 1024)

@@ -140,7 +140,7 @@ def test_the_deadline_rejects_with_extraction_timeout(monkeypatch: pytest.Monkey
     payload = BY_NAME["many_short_lines"].payload()
     raw = RawArticle.model_validate_json(payload)
     from service.errors import ExtractionTimeout
-    from service.stages import clean as clean_module
+    from service.stages.clean import stage as clean_module
 
     with pytest.raises(ExtractionTimeout, match="over the 3s deadline"):
         clean(raw, CleanConfig(deadline_seconds=3.0), clock=TickingClock(1.0))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.stages.taxonomy import (
+from service.stages.tag.taxonomy import (
     IPTC_LABELS,
     IPTC_TOPICS,
     SECTION_ALIASES,

@@ -27,7 +27,7 @@ from resiliparse.parse.html import HTMLTree
 from trafilatura.settings import Document
 
 from service.errors import ExtractionFailed
-from service.stages.metadata import PageMeta, from_html, parse_date, split_tags
+from service.stages.clean.metadata import PageMeta, from_html, parse_date, split_tags
 
 # Real pages sit far below these: 181 benchmark pages had at most 1,587 elements and
 # nesting 51 deep (median 742 and 16).

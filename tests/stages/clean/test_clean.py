@@ -13,11 +13,11 @@ import pytest
 from service.errors import EmptyContent, ExtractionFailed, NoArticle, PayloadTooLarge
 from service.models import CleanedArticle, RawArticle
 from service.settings import CleanConfig
-from service.stages import html as html_stage
 from service.stages.clean import article_id, canonical_url, clean
+from service.stages.clean import html as html_stage
 from service.stages.entities import unescape_text
 
-SEED = Path(__file__).resolve().parents[3] / "shared" / "seeds" / "000_ddffc17b4b401ebd.txt"
+SEED = Path(__file__).resolve().parents[4] / "shared" / "seeds" / "000_ddffc17b4b401ebd.txt"
 CFG = CleanConfig()
 
 # Body paragraphs written for these tests (no third-party text).
@@ -503,7 +503,7 @@ def test_over_limits_measures_the_shape_the_parser_would_build(
 
 
 def test_jsonld_article_objects_are_found_in_lists_and_graphs() -> None:
-    from service.stages.metadata import from_html
+    from service.stages.clean.metadata import from_html
 
     block = ('<script type="application/ld+json">{"@graph": [{"@type": "Person", "name": "x"},'
              ' {"@type": ["WebPage", "NewsArticle"], "headline": "Bridge opens",'

@@ -10,7 +10,7 @@ from service.models import CleanedArticle
 from service.settings import TagConfig
 from service.stages.tag import LANGUAGE_SAMPLE_CHARS, Tagger, normalise_language_code
 
-SEED = Path(__file__).resolve().parents[3] / "shared" / "seeds" / "000_ddffc17b4b401ebd.txt"
+SEED = Path(__file__).resolve().parents[4] / "shared" / "seeds" / "000_ddffc17b4b401ebd.txt"
 
 SPORT, ECONOMY, POLITICS, CONFLICT = (
     "medtop:15000000", "medtop:04000000", "medtop:11000000", "medtop:16000000",

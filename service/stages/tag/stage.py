@@ -6,7 +6,8 @@ its ceiling there and the cost of py3langid grows with the byte length.
 
 Section signals, strongest first: the scraper's hint through an alias table, a
 section directory in the URL path, then a text model (the hand-written lexicon in
-`lexicon.py`, or a trained scikit-learn pipeline when `cfg.section_model` is set).
+`lexicon.py`, or a trained model the caller passes in: the pipeline loads the one
+`cfg.section_model` names, so this module never imports scikit-learn or the trainer).
 Below `cfg.min_section_confidence` the article gets no section rather than a guess.
 """
 
@@ -16,15 +17,15 @@ import math
 import re
 from collections.abc import Iterable
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, Protocol
 from urllib.parse import urlsplit
 
 from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
 
 from service.models import CleanedArticle, Language, Section, TaggedArticle
 from service.settings import TagConfig
-from service.stages.lexicon import LEXICONS
-from service.stages.taxonomy import (
+from service.stages.tag.lexicon import LEXICONS
+from service.stages.tag.taxonomy import (
     GENERIC_SEGMENTS,
     IPTC_TOPICS,
     SECTION_ALIASES,
@@ -32,7 +33,13 @@ from service.stages.taxonomy import (
     normalise_key,
 )
 
-__all__ = ["LANGUAGE_SAMPLE_CHARS", "ISO_639_1", "Tagger", "normalise_language_code"]
+__all__ = [
+    "LANGUAGE_SAMPLE_CHARS",
+    "ISO_639_1",
+    "SectionTextModel",
+    "Tagger",
+    "normalise_language_code",
+]
 
 LANGUAGE_SAMPLE_CHARS = 600
 SECTION_TEXT_CHARS = 4000  # body prefix the lexicon reads; keeps long pages under budget
@@ -142,10 +149,19 @@ def _lexicon(language: str) -> _Lexicon:
     return _Lexicon(LEXICONS.values())
 
 
-class Tagger:
-    """Holds the loaded models; build once per process and reuse."""
+class SectionTextModel(Protocol):
+    """A trained text model (`section_model.SectionModel`): code, name and confidence."""
 
-    def __init__(self, cfg: TagConfig) -> None:
+    def section(self, title: str, text: str) -> tuple[str, str, float]: ...
+
+
+class Tagger:
+    """Holds the loaded models; build once per process and reuse.
+
+    `model` is the trained section model, when there is one; without it the text signal
+    is the built-in lexicon."""
+
+    def __init__(self, cfg: TagConfig, model: SectionTextModel | None = None) -> None:
         self.cfg = cfg
         self._langid = _load_identifier()
         self._allowed: tuple[str, ...] = ()
@@ -158,11 +174,7 @@ class Tagger:
             self._allowed = tuple(dict.fromkeys(allowed))
         self._aliases = SECTION_ALIASES
         self._url_segments = URL_SEGMENTS
-        self._model = None
-        if cfg.section_model is not None:
-            from service.section_model import load_model  # sklearn only when configured
-
-            self._model = load_model(cfg.section_model)
+        self._model = model
 
     def tag(self, article: CleanedArticle) -> TaggedArticle:
         fields = article.model_dump(exclude={"language_hint", "section_hint"})

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from service.stages.entities import unescape_text
-from service.stages.taxonomy import IPTC_TOPICS, section_code
+from service.stages.tag.taxonomy import IPTC_TOPICS, section_code
 
 __all__ = [
     "Label",
@@ -121,7 +121,7 @@ def resolve_labels(
             unmapped.setdefault(label, []).append(example)
     if unmapped:
         from service.settings import TagConfig
-        from service.stages.tag import Tagger
+        from service.stages.tag.stage import Tagger
 
         tagger = Tagger(TagConfig())
         for label, members in unmapped.items():

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import ftfy
 from ftfy.badness import is_bad
 
-from service.stages import patterns as P
+from service.stages.clean import patterns as P
 from service.stages.entities import unescape_text
 
 # ftfy only where it is certain: fix mojibake, keep curly quotes and character widths.

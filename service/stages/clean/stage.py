@@ -19,8 +19,8 @@ from url_normalize import url_normalize
 from service.errors import EmptyContent, ExtractionTimeout, NoArticle, PayloadTooLarge
 from service.models import CleanedArticle, CleaningReport, RawArticle
 from service.settings import CleanConfig
-from service.stages.boilerplate import BoilerplateMemory, source_key
-from service.stages.html import (
+from service.stages.clean.boilerplate import BoilerplateMemory, source_key
+from service.stages.clean.html import (
     HtmlResult,
     extract_fast,
     extract_quality,
@@ -28,8 +28,14 @@ from service.stages.html import (
     over_limits,
     strip_prologue,
 )
-from service.stages.metadata import PageMeta, from_html
-from service.stages.text import TextResult, clean_lines, filter_extracted, normalise, split_lines
+from service.stages.clean.metadata import PageMeta, from_html
+from service.stages.clean.text import (
+    TextResult,
+    clean_lines,
+    filter_extracted,
+    normalise,
+    split_lines,
+)
 
 __all__ = ["BoilerplateMemory", "Deadline", "article_id", "canonical_url", "clean"]
 

@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 
 from service.models import CleanedArticle
-from service.section_model import (
+from service.pipeline import make_tagger
+from service.settings import TagConfig
+from service.stages.tag import Tagger
+from service.stages.tag.section_model import (
     evaluate,
     load_model,
     read_examples,
@@ -17,8 +20,6 @@ from service.section_model import (
     train,
     wilson,
 )
-from service.settings import TagConfig
-from service.stages.tag import Tagger
 
 VOCAB = {
     "Sports": "striker goal league coach match fans stadium penalty season club",
@@ -88,7 +89,7 @@ def test_own_labels_are_kept_as_names_with_their_mapped_or_nearest_iptc_parent(
     model = load_model(out)
     assert model.section("coach penalty", "the striker and the fans")[:2] == (
         "medtop:15000000", "Match day")
-    tagger = Tagger(TagConfig(section_model=out))
+    tagger = Tagger(TagConfig(), model=model)
     art = CleanedArticle(id="1", title="Bank shares", text="investors market bank earnings stock")
     section = tagger.section(art)
     assert section is not None
@@ -125,7 +126,8 @@ def test_train_saves_a_model_the_tagger_uses(tmp_path: Path) -> None:
     model = load_model(out)
     code, confidence = model.predict("coach penalty", "the striker and the fans in the stadium")
     assert code == "medtop:15000000" and 0.5 < confidence <= 1
-    tagger = Tagger(TagConfig(section_model=out))
+    # The setting reaches the tagger through the pipeline, which loads the model.
+    tagger = make_tagger(TagConfig(section_model=out))
     art = CleanedArticle(id="1", title="Chip news", text="software chip app cloud data robot")
     section = tagger.section(art)
     assert section is not None

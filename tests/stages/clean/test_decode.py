@@ -10,7 +10,7 @@ from service.errors import (
     SchemaViolation,
 )
 from service.settings import DecodeConfig
-from service.stages.decode import decode
+from service.stages.clean.decode import decode
 
 CFG = DecodeConfig(max_bytes=4096)
 

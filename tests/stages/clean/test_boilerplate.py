@@ -10,8 +10,13 @@ import pytest
 
 from service.models import RawArticle
 from service.settings import CleanConfig
-from service.stages.boilerplate import MAX_LINES_PER_PAGE, BoilerplateMemory, line_key, source_key
 from service.stages.clean import clean
+from service.stages.clean.boilerplate import (
+    MAX_LINES_PER_PAGE,
+    BoilerplateMemory,
+    line_key,
+    source_key,
+)
 
 CFG = CleanConfig(boilerplate_min_pages=4, boilerplate_window_pages=10)
 PROMO = "The Harbour Gazette is owned by the people who read it, and always will be."
