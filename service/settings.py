@@ -52,7 +52,7 @@ class CleanConfig(_Frozen):
     deadline_seconds: float = Field(default=5.0, gt=0)
     max_html_chars: int = Field(default=2_000_000, ge=1024)
     min_text_chars: int = Field(default=80, ge=0)
-    # Per-source boilerplate learning (see stages/boilerplate.py).
+    # Per-source boilerplate learning (see stages/clean/boilerplate.py).
     learn_boilerplate: bool = True
     boilerplate_min_pages: int = Field(default=4, ge=2)
     boilerplate_window_pages: int = Field(default=200, ge=10)
