@@ -136,28 +136,43 @@ def build_language_set(man_root: Path, per_lang: int, seed: int) -> list[dict[st
     for directory, paths in pages.items():
         rng.shuffle(paths)
         per = per_lang // 2 if directory.startswith("zh_") else per_lang
-        queues: list[tuple[str, list[str]]] = []
-        for path in paths[: per * 3]:
-            paras = [p for p in roff_paragraphs(_read_gz(path)) if _is_prose(p)]
-            if directory != "en":
-                paras = [p for p in paras if _norm(p) not in english and not _looks_english(p)]
-            chunks = list(_chunks(paras))
-            rng.shuffle(chunks)
-            if chunks:
-                queues.append((path.name, chunks))
-        taken = 0
-        while queues and taken < per:
-            for name, chunks in list(queues):
-                rows.append({
-                    "lang": MAN_LANGS[directory],
-                    "source": f"manpages-{directory.replace('_', '-').lower()}:{name}",
-                    "text": chunks.pop(),
-                })
-                taken += 1
-                if not chunks:
-                    queues.remove((name, chunks))
-                if taken >= per:
-                    break
+        queues = _page_chunks(directory, paths[: per * 3], english, rng)
+        rows += _round_robin(directory, queues, per)
+    return rows
+
+
+def _page_chunks(
+    directory: str, paths: list[Path], english: set[str], rng: random.Random
+) -> list[tuple[str, list[str]]]:
+    """Each page's prose chunks, shuffled; a translation's English leftovers dropped."""
+    queues: list[tuple[str, list[str]]] = []
+    for path in paths:
+        paras = [p for p in roff_paragraphs(_read_gz(path)) if _is_prose(p)]
+        if directory != "en":
+            paras = [p for p in paras if _norm(p) not in english and not _looks_english(p)]
+        chunks = list(_chunks(paras))
+        rng.shuffle(chunks)
+        if chunks:
+            queues.append((path.name, chunks))
+    return queues
+
+
+def _round_robin(
+    directory: str, queues: list[tuple[str, list[str]]], per: int
+) -> list[dict[str, str]]:
+    """Up to `per` rows, one chunk from each page in turn while pages last."""
+    rows: list[dict[str, str]] = []
+    while queues and len(rows) < per:
+        for name, chunks in list(queues):
+            rows.append({
+                "lang": MAN_LANGS[directory],
+                "source": f"manpages-{directory.replace('_', '-').lower()}:{name}",
+                "text": chunks.pop(),
+            })
+            if not chunks:
+                queues.remove((name, chunks))
+            if len(rows) >= per:
+                break
     return rows
 
 

@@ -298,6 +298,9 @@ def _score(line: str) -> float:
     return -max(NON_PROSE_PENALTY, len(line) / 2)
 
 
+_Numbered = list[tuple[int, str]]  # (index in the input, line)
+
+
 def clean_lines(
     lines: Sequence[str],
     *,
@@ -305,68 +308,114 @@ def clean_lines(
     learned: Sequence[bool] | None = None,
     tick: Tick | None = None,
 ) -> TextResult:
-    """Find the body among normalised, non-empty lines; see the module docstring."""
+    """Find the body among normalised, non-empty lines; see the module docstring.
+
+    Drop the lines a rule recognises, score the rest, take the best run as the body, then
+    read the byline, dateline, tags and title from the lines around it."""
     removed: Counter[str] = Counter()
-    candidates: list[tuple[int, str]] = []  # (original index, line) still in play
-    barriers: set[int] = set()  # candidate positions preceded by a "More stories" header
+    candidates, barriers = _drop_rule_lines(lines, title_hint, learned, tick, removed)
+    texts = [line for _, line in candidates]
+    teasers = _teaser_runs(texts)
+    _tick(tick, "related lists")
+    scores = [-float(len(t)) if k in teasers else _score(t) for k, t in enumerate(texts)]
+    _tick(tick, "scoring lines")
+    start, end = _kadane_with_barriers(scores, barriers)
+    before, body, after = candidates[:start], candidates[start:end], candidates[end:]
+    result = TextResult(paragraphs=[], removed=removed)
+    _keep_body(result, body, start, teasers)
+    byline_at = _take_byline(result, before, body)
+    take_dateline(result)
+    _take_tags(result, after, end, teasers)
+    if title_hint is None:
+        result.title = _title_above(before, byline_at)
+    _count_above(result, before, byline_at, teasers)
+    result.lines_kept = len(result.paragraphs)
+    return result
+
+
+def _tick(tick: Tick | None, step: str) -> None:
+    if tick is not None:
+        tick(step)
+
+
+def _drop_rule_lines(
+    lines: Sequence[str],
+    title_hint: str | None,
+    learned: Sequence[bool] | None,
+    tick: Tick | None,
+    removed: Counter[str],
+) -> tuple[_Numbered, set[int]]:
+    """The lines no rule removes, and the positions among them that follow a "More
+    stories" header (the body rarely spans one); the removed lines are counted by reason."""
+    candidates: _Numbered = []
+    barriers: set[int] = set()
     for i, line in enumerate(lines):
-        if tick is not None and i % TICK_LINES == 0:
-            tick("line rules")
-        reason = static_reason(line)
-        if reason is None and title_hint and is_title_line(line, title_hint):
-            reason = "title"
-        if reason is None and learned is not None and learned[i] and not byline_name(line):
-            reason = "learned"  # a byline recurs when one author writes a lot; keep it
+        if i % TICK_LINES == 0:
+            _tick(tick, "line rules")
+        reason = _rule_reason(line, title_hint, learned is not None and learned[i])
         if reason:
             removed[reason] += 1
             if _ui_key(line) in P.SECTION_HEADERS:
                 barriers.add(len(candidates))
         else:
             candidates.append((i, line))
+    return candidates, barriers
 
-    texts = [line for _, line in candidates]
-    teasers = _teaser_runs(texts)
-    if tick is not None:
-        tick("related lists")
-    scores = [-float(len(t)) if k in teasers else _score(t) for k, t in enumerate(texts)]
-    if tick is not None:
-        tick("scoring lines")
-    start, end = _kadane_with_barriers(scores, barriers)
-    before, body, after = candidates[:start], candidates[start:end], candidates[end:]
-    result = TextResult(paragraphs=[], removed=removed)
 
+def _rule_reason(line: str, title_hint: str | None, learned: bool) -> str | None:
+    """Chrome by a static rule, the page title, or a line the source repeats."""
+    reason = static_reason(line)
+    if reason is None and title_hint and is_title_line(line, title_hint):
+        reason = "title"
+    if reason is None and learned and not byline_name(line):
+        reason = "learned"  # a byline recurs when one author writes a lot; keep it
+    return reason
+
+
+def _keep_body(result: TextResult, body: _Numbered, start: int, teasers: set[int]) -> None:
+    """The body run's lines become paragraphs, except headlines and teasers inside it."""
     for k, (_, line) in enumerate(body, start):
         if k not in teasers and (is_prose(line) or not is_headline(line)):
             result.paragraphs.append(line)
         else:
-            removed["related"] += 1
+            result.removed["related"] += 1
 
-    byline_at = _take_byline(result, before, body)
-    take_dateline(result)
+
+def _take_tags(result: TextResult, after: _Numbered, end: int, teasers: set[int]) -> None:
+    """Below the body: the first tag line becomes the tags; the rest is counted removed."""
     for k, (_, line) in enumerate(after, end):
         items = tag_items(line)
         if items is not None and not result.tags:
             result.tags = items
-            removed["tags"] += 1
+            result.removed["tags"] += 1
         else:
-            removed["related" if is_headline(line) or k in teasers else "outside_body"] += 1
-    if title_hint is None:
-        # The title is the last heading before the body, not the site's first menu item;
-        # the line right above the body may be a sentence-case headline too.
-        above = [(i, ln) for i, ln in before if i != byline_at]
-        if above and is_sentence_headline(above[-1][1]):
-            result.title = above[-1][1]
-        else:
-            result.title = next((ln for _, ln in reversed(above) if is_headline(ln)), None)
+            result.removed[_outside_reason(line, k, teasers)] += 1
+
+
+def _title_above(before: _Numbered, byline_at: int | None) -> str | None:
+    """The title is the last heading before the body, not the site's first menu item;
+    the line right above the body may be a sentence-case headline too."""
+    above = [(i, ln) for i, ln in before if i != byline_at]
+    if above and is_sentence_headline(above[-1][1]):
+        return above[-1][1]
+    return next((ln for _, ln in reversed(above) if is_headline(ln)), None)
+
+
+def _count_above(
+    result: TextResult, before: _Numbered, byline_at: int | None, teasers: set[int]
+) -> None:
+    """Above the body, every line but the byline is removed: the title or chrome."""
     for k, (i, line) in enumerate(before):
         if i == byline_at:
             continue
         if result.title is not None and line == result.title:
-            removed["title"] += 1
+            result.removed["title"] += 1
         else:
-            removed["related" if is_headline(line) or k in teasers else "outside_body"] += 1
-    result.lines_kept = len(result.paragraphs)
-    return result
+            result.removed[_outside_reason(line, k, teasers)] += 1
+
+
+def _outside_reason(line: str, position: int, teasers: set[int]) -> str:
+    return "related" if is_headline(line) or position in teasers else "outside_body"
 
 
 def byline_name(line: str) -> str | None:
