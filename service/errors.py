@@ -88,8 +88,6 @@ class ProcessingFailed(Rejection):
 class InfrastructureError(NewsflowError):
     """Trouble outside the message itself; the message is retried, never dead-lettered."""
 
-    retriable: ClassVar[bool] = True
-
 
 _BY_CODE: dict[str, type[Rejection]] = {
     cls.code: cls
@@ -105,11 +103,6 @@ _BY_CODE: dict[str, type[Rejection]] = {
         ProcessingFailed,
     )
 }
-
-
-def for_code(code: str) -> type[Rejection]:
-    """Look a rejection class up by its wire code (for consumers of articles.rejected)."""
-    return _BY_CODE.get(code, Rejection)
 
 
 REJECTION_CODES: tuple[str, ...] = tuple(_BY_CODE)

@@ -35,9 +35,10 @@ from service.stages.tag import Tagger, load_model
 
 logger = logging.getLogger(__name__)
 
-# faust's producer refuses a record over producer_max_request_size (1,000,000 bytes by
-# default) and the agent that sent it crashes, stopping the stream: an article whose
-# record would not fit is dead-lettered instead. The margin covers the dedup verdict.
+# A clean record must fit Kafka's default message.max.bytes (about 1 MB). The worker's
+# producer accepts 16 MiB (service/runtime/app.py), but a cluster left at the default
+# refuses more, so an article whose record would not fit is dead-lettered instead. The
+# margin covers the dedup verdict added after this check.
 MAX_RECORD_BYTES = 900_000
 # Dead-letter messages stay short whatever an exception carries.
 MAX_ERROR_MESSAGE_CHARS = 1000

@@ -142,8 +142,6 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".newsflow-data")
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=6066, ge=0, le=65535)
-    metrics_host: str = "127.0.0.1"
-    metrics_port: int = Field(default=9464, ge=0, le=65535)
     log_level: str = "INFO"
     batch_size: int = Field(default=256, ge=1)
     batch_within_seconds: float = Field(default=0.01, gt=0)

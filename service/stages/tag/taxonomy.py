@@ -323,7 +323,6 @@ URL_SEGMENTS: dict[str, str] = {}
 for _table in _URL_SEGMENTS.values():
     for _key, _code in _build(_table).items():
         URL_SEGMENTS.setdefault(_key, _code)
-URL_SEGMENT_LANGUAGES: tuple[str, ...] = tuple(_URL_SEGMENTS)
 
 
 def section_code(label: str, aliases: dict[str, str] | None = None) -> str | None:

@@ -8,7 +8,6 @@ from service.stages.tag.taxonomy import (
     IPTC_LABELS,
     IPTC_TOPICS,
     SECTION_ALIASES,
-    URL_SEGMENT_LANGUAGES,
     URL_SEGMENTS,
     normalise_key,
     section_code,
@@ -31,8 +30,13 @@ def test_every_topic_is_reachable_by_hint() -> None:
     assert set(SECTION_ALIASES.values()) == set(IPTC_TOPICS)
 
 
-def test_url_tables_cover_major_languages() -> None:
-    assert {"en", "de", "fr", "es", "it", "pt", "nl"} <= set(URL_SEGMENT_LANGUAGES)
+# One economy directory per language the URL tables cover: en, de, fr, es, it, pt, nl.
+@pytest.mark.parametrize(
+    "segment",
+    ["business", "wirtschaft", "economie", "negocios", "finanza", "dinheiro", "financieel"],
+)
+def test_url_tables_cover_major_languages(segment: str) -> None:
+    assert URL_SEGMENTS[normalise_key(segment)] == "medtop:04000000"
 
 
 @pytest.mark.parametrize(
