@@ -1,10 +1,10 @@
-"""`newsflow process`: the worker's pipeline, in-process, one output line per input line."""
+"""`newsflow process`: the worker's pipeline, in-process, one output line per input record."""
 
 from __future__ import annotations
 
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -14,6 +14,7 @@ import orjson
 from service.models import Origin, utcnow
 from service.pipeline import Pipeline, Routed
 from service.settings import Settings
+from service.sources import SourceRecord, SourceStats, open_source
 from service.stages.dedup import Verdict
 
 
@@ -36,17 +37,30 @@ class Output:
 
 
 def run(lines: Iterator[bytes], settings: Settings, source_name: str) -> Iterator[Output]:
-    """One output per input line, in order, each with its final verdict.
+    """`run_records` over raw lines, each with its line number as origin."""
+    records = (
+        SourceRecord(payload=payload, origin=Origin(topic=source_name, line=number))
+        for number, payload in enumerate(lines, start=1)
+    )
+    return run_records(records, settings)
+
+
+def run_records(records: Iterable[SourceRecord], settings: Settings) -> Iterator[Output]:
+    """One output per input record, in order, each with its final verdict.
 
     Dedup judges by event time over the whole input, so a line can be decided again by a
     copy with an earlier `fetched_at` further down the file. Lines are therefore spooled
     to a temporary file (memory stays bounded by the dedup index, not the input) and come
     out once the input is read, with the corrections applied: the same verdicts a
-    consumer that upserts the worker's output by id ends up with."""
+    consumer that upserts the worker's output by id ends up with. A record the source
+    could not read (`rejected`) is its dead letter, in its place."""
     pipeline = Pipeline(settings, now=utcnow())
     with tempfile.TemporaryFile() as spool:
-        for number, payload in enumerate(lines, start=1):
-            routed = pipeline.process(payload, Origin(topic=source_name, line=number))
+        for record in records:
+            if record.rejected is not None:
+                routed = pipeline.route_rejected(record.rejected)
+            else:
+                routed = pipeline.process(record.payload, record.origin)
             spool.write(format_line(routed))
         final = {c.article_id: c.verdict for c in pipeline.dedup.corrections}  # last wins
         spool.seek(0)
@@ -80,24 +94,28 @@ def process_file(
     target: Path | None,
     settings: Settings,
     progress: Callable[[int], object] | None = None,
+    stats: SourceStats | None = None,
 ) -> dict[str, int]:
-    """Process a JSONL file (or stdin) and return how many records went to each topic.
+    """Process an input file (or stdin) and return how many records went to each topic.
 
-    `progress` is called with the bytes of each line read (the CLI's progress bar).
+    The input is JSON lines (plain, gzip or zstd) or a WARC archive: service/sources.py
+    tells them apart by their bytes. `progress` is called with the bytes read from the
+    file (the CLI's progress bar); `stats` is filled with what the source read and skipped.
     """
     counts: dict[str, int] = {}
     in_stream = source.open("rb") if source else sys.stdin.buffer
     out_stream = target.open("wb") if target else sys.stdout.buffer
-
-    def lines() -> Iterator[bytes]:
-        for line in read_lines(in_stream):
-            if progress is not None:
-                progress(len(line) + 1)
-            yield line
-
     try:
         name = str(source) if source else "-"
-        for output in run(lines(), settings, name):
+        records = open_source(
+            in_stream,
+            name,
+            max_bytes=settings.decode.max_bytes,
+            rejected_max_bytes=settings.decode.rejected_payload_max_bytes,
+            stats=stats,
+            progress=progress,
+        )
+        for output in run_records(records, settings):
             out_stream.write(output.line)
             counts[output.topic] = counts.get(output.topic, 0) + 1
     finally:
@@ -108,4 +126,3 @@ def process_file(
         else:
             out_stream.flush()
     return counts
-

@@ -55,33 +55,45 @@ def main() -> None:
     "is NEWSFLOW_DEDUP__WINDOW_SECONDS, 7 days).",
 )
 def process(source: Path | None, output: Path | None, window: float | None) -> None:
-    """Run the pipeline in-process on a JSONL file: one output line per input line."""
+    """Run the pipeline in-process on JSON lines (plain, .gz, .zst) or a WARC (.warc,
+    .warc.gz): one output line per input line, or per HTML response of the WARC."""
     from service.batch import process_file
+    from service.sources import SourceStats
 
     settings = _settings()
     dedup = settings.dedup.model_copy(update={"window_seconds": window})
     settings = settings.model_copy(update={"dedup": dedup})
     path = source if source and str(source) != "-" else None
+    stats = SourceStats()
     # The bar counts bytes read, so it knows the total for files and grows for stdin.
     with _progress("process", path.stat().st_size if path else None) as bar:
-        counts = process_file(path, output, settings, progress=bar.update)
+        counts = process_file(path, output, settings, progress=bar.update, stats=stats)
     summary = ", ".join(f"{topic}={n}" for topic, n in sorted(counts.items()))
-    click.echo(f"processed {sum(counts.values())} lines: {summary}", err=True)
+    click.echo(f"read {stats.summary()}", err=True)
+    unit = "lines" if stats.kind == "jsonl" else "records"
+    click.echo(f"processed {sum(counts.values())} {unit}: {summary}", err=True)
 
 
 @main.command()
 @click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--topic", default=None, help="Override the raw topic name.")
 def produce(source: Path, topic: str | None) -> None:
-    """Publish raw articles (JSONL, one per line) to the raw topic."""
-    from service.runtime.producer import produce_file
+    """Publish raw articles to the raw topic: JSON lines (plain, .gz, .zst) as they are,
+    or a WARC's HTML responses as RawArticle JSON. Unreadable records go to the rejected
+    topic."""
+    from service.publish import produce_source
+    from service.sources import SourceStats
 
     settings = _settings()
+    stats = SourceStats()
+    raw = topic or settings.topics.raw
     with _progress("produce", source.stat().st_size) as bar:
-        sent = asyncio.run(
-            produce_file(source, settings, topic or settings.topics.raw, progress=bar.update)
-        )
-    click.echo(f"published {sent} messages to {topic or settings.topics.raw}", err=True)
+        sent = asyncio.run(produce_source(source, settings, raw, progress=bar.update, stats=stats))
+    click.echo(f"read {stats.summary()}", err=True)
+    for name, n in sorted(sent.items()):
+        click.echo(f"published {n} messages to {name}", err=True)
+    if not sent:
+        click.echo(f"published 0 messages to {raw}", err=True)
 
 
 @main.command()
