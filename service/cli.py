@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +95,68 @@ def produce(source: Path, topic: str | None) -> None:
         click.echo(f"published {n} messages to {name}", err=True)
     if not sent:
         click.echo(f"published 0 messages to {raw}", err=True)
+
+
+def _when(value: str | None) -> datetime | None:
+    """An RFC 3339 time (a naive one is UTC), for --since and --until."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(f"not an RFC 3339 time: {value}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@main.command()
+@click.option("--reason", "reasons", multiple=True, help="Only this error code (repeatable).")
+@click.option("--since", default=None, help="Only dead letters received at or after this time.")
+@click.option("--until", default=None, help="Only dead letters received before this time.")
+@click.option(
+    "--origin",
+    "origins",
+    multiple=True,
+    help="Only dead letters read from this topic (repeatable; default: the raw topic).",
+)
+@click.option(
+    "--partition", "partitions", type=int, multiple=True, help="Only this origin partition."
+)
+@click.option(
+    "--max-replays",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Refuse a dead letter whose input was already replayed this many times.",
+)
+@click.option("--to", "target", default=None, help="Publish to this topic (default: raw).")
+@click.option("--dry-run", is_flag=True, help="Report what would be replayed, by reason.")
+def replay(
+    reasons: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+    origins: tuple[str, ...],
+    partitions: tuple[int, ...],
+    max_replays: int,
+    target: str | None,
+    dry_run: bool,
+) -> None:
+    """Re-publish the original payloads of dead letters to the raw topic, each once."""
+    from service.replay import Filters
+    from service.replay import replay as run_replay
+
+    settings = _settings()
+    filters = Filters(
+        reasons=frozenset(reasons),
+        since=_when(since),
+        until=_when(until),
+        origin_topics=frozenset(origins),
+        origin_partitions=frozenset(partitions),
+    )
+    report = asyncio.run(
+        run_replay(settings, filters, max_replays=max_replays, dry_run=dry_run, target=target)
+    )
+    for line in report.lines():
+        click.echo(line)
 
 
 @main.command()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import tempfile
 import tracemalloc
 import uuid
 from collections.abc import Iterable, Iterator
@@ -134,9 +135,10 @@ def jsonl_of(pages: Iterable[Page]) -> bytes:
 
 
 def outputs(path: Path, settings: Settings | None = None) -> list[dict[str, Any]]:
-    target = path.with_suffix(path.suffix + ".out")
-    process_file(path, target, settings or Settings())
-    records = [orjson.loads(line) for line in target.read_bytes().splitlines()]
+    with tempfile.TemporaryDirectory() as directory:  # never beside a vendored input
+        target = Path(directory) / "out.jsonl"
+        process_file(path, target, settings or Settings())
+        records = [orjson.loads(line) for line in target.read_bytes().splitlines()]
     for record in records:  # what differs between two runs on two files
         record["value"].pop("processed_at", None)
         record["value"].pop("received_at", None)
