@@ -6,10 +6,21 @@ names it (commits.OffsetGuard.acknowledge, app.WorkerTransaction, tables.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+import asyncio
+import types
+from collections.abc import Awaitable, Iterable, Mapping
+from typing import Any, TypeVar
 
+from faust.tables import recovery as faust_recovery
 from faust.transport.drivers import aiokafka as faust_aiokafka
+
+T = TypeVar("T")
+
+# How long table recovery waits with no changelog record before it looks for an
+# aborted or committed transaction's marker at the end (faust: 5 s, twice).
+RECOVERY_IDLE_SECONDS = 1.0
+# The literal timeout of faust's changelog read in `Recovery._slurp_changelogs`.
+_FAUST_RECOVERY_IDLE_SECONDS = 5.0
 
 _APPLIED = False
 
@@ -30,11 +41,36 @@ async def _highwaters_from_the_broker(self: Any, partitions: Iterable[Any]) -> M
     return offsets
 
 
+async def _wait_for_changelog(awaitable: Awaitable[T], timeout: float | None) -> T:
+    if timeout == _FAUST_RECOVERY_IDLE_SECONDS:
+        timeout = RECOVERY_IDLE_SECONDS
+    return await asyncio.wait_for(awaitable, timeout)
+
+
+def _recovery_asyncio() -> types.ModuleType:
+    """faust's `tables.recovery` module sees this instead of `asyncio`: the same module,
+    but a shorter wait for the next changelog record.
+
+    Under exactly_once every changelog partition ends with a transaction marker, which a
+    consumer never receives, so the last offset recovery waits for never comes. faust
+    notices only after two consecutive 5 s waits with no record (`detect_aborted_tx`:
+    the consumer's position has passed the highwater), and a worker restarted after a
+    kill sat in recovery for 10 s with nothing left to read (issue 22: ready 16 s after
+    the kill). Two empty waits of `RECOVERY_IDLE_SECONDS` keep faust's guard against a
+    record still on its way from the fetcher. Upstream: faust-streaming
+    tables/recovery.py `_slurp_changelogs`, `asyncio.wait_for(..., timeout=5.0)`."""
+    proxy = types.ModuleType("asyncio")
+    proxy.__dict__.update(asyncio.__dict__)
+    proxy.wait_for = _wait_for_changelog
+    return proxy
+
+
 def apply() -> None:
     global _APPLIED
     if _APPLIED:
         return
     faust_aiokafka.AIOKafkaConsumerThread._highwaters = _highwaters_from_the_broker  # type: ignore[method-assign]
+    faust_recovery.asyncio = _recovery_asyncio()  # type: ignore[attr-defined]
     _APPLIED = True
 
 

@@ -39,3 +39,30 @@ async def test_recovery_highwaters_come_from_the_broker_even_under_exactly_once(
     got = await faust_aiokafka.AIOKafkaConsumerThread._highwaters(thread, ["changelog-0"])
     assert got == {"changelog-0": 42}, "not None from an unfetched partition's LSO"
     assert thread.inner.asked == ["changelog-0"]
+
+
+def test_table_recovery_waits_less_for_a_changelog_record(monkeypatch: Any) -> None:
+    """faust's recovery loop asks for 5 s; it gets RECOVERY_IDLE_SECONDS. Its other waits,
+    and asyncio itself, are untouched."""
+    import asyncio
+
+    from faust.tables import recovery as faust_recovery
+
+    asked: list[float | None] = []
+
+    async def wait_for(awaitable: Any, timeout: float | None) -> Any:
+        asked.append(timeout)
+        return await awaitable
+
+    async def value() -> int:
+        return 7
+
+    async def run() -> list[int]:
+        monkeypatch.setattr(asyncio, "wait_for", wait_for)
+        wait = faust_recovery.asyncio.wait_for
+        return [await wait(value(), timeout=5.0), await wait(value(), timeout=90.0)]
+
+    assert faust_recovery.asyncio is not asyncio
+    assert asyncio.run(run()) == [7, 7]
+    assert asked == [compat.RECOVERY_IDLE_SECONDS, 90.0]
+    assert faust_recovery.asyncio.Event is asyncio.Event
