@@ -61,7 +61,7 @@ def _recovery_asyncio() -> types.ModuleType:
     tables/recovery.py `_slurp_changelogs`, `asyncio.wait_for(..., timeout=5.0)`."""
     proxy = types.ModuleType("asyncio")
     proxy.__dict__.update(asyncio.__dict__)
-    proxy.wait_for = _wait_for_changelog
+    proxy.__dict__["wait_for"] = _wait_for_changelog
     return proxy
 
 
@@ -70,7 +70,7 @@ def apply() -> None:
     if _APPLIED:
         return
     faust_aiokafka.AIOKafkaConsumerThread._highwaters = _highwaters_from_the_broker  # type: ignore[method-assign]
-    faust_recovery.asyncio = _recovery_asyncio()  # type: ignore[attr-defined]
+    faust_recovery.asyncio = _recovery_asyncio()
     _APPLIED = True
 
 
