@@ -41,18 +41,27 @@ class Service:
         committed = getattr(self.app.consumer, "_committed_offset", None)  # faust: private
         return self.gate.stalled_for(committed) if committed is not None else 0.0
 
-    def is_ready(self) -> bool:
+    def state(self) -> str:
+        """Why the worker is not ready, or "ready": what /readyz says, so an operator (and
+        the fault harness, which kills a worker in the middle of one) can tell them apart."""
         app = self.app
-        if app.rebalancing or app.in_recovery or stalled_topics():
-            return False
-        if self.stalled_for() > self.settings.stall_seconds:
-            return False  # committing nothing: a supervisor should restart it
+        if app.rebalancing:
+            return "rebalancing"
+        if app.in_recovery:
+            return "recovering"
+        if stalled_topics() or self.stalled_for() > self.settings.stall_seconds:
+            return "stalled"  # committing nothing: a supervisor should restart it
         try:
             assigned = bool(app.consumer.assignment())
         except Exception:  # noqa: BLE001 - no consumer yet means not ready
-            return False
+            return "starting"
         recovery = getattr(app.tables, "recovery", None)
-        return assigned and recovery is not None and recovery.completed.is_set()
+        if recovery is None or not recovery.completed.is_set():
+            return "recovering" if assigned else "starting"
+        return "ready" if assigned else "starting"
+
+    def is_ready(self) -> bool:
+        return self.state() == "ready"
 
     def _register_pages(self) -> None:
         app = self.app
@@ -63,9 +72,10 @@ class Service:
 
         @app.page("/readyz")
         async def readyz(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:
-            ready = self.is_ready()
+            state = self.state()
+            ready = state == "ready"
             metrics.READY.set(1 if ready else 0)
-            return web.json({"ready": ready}, status=200 if ready else 503)
+            return web.json({"ready": ready, "state": state}, status=200 if ready else 503)
 
         @app.page("/metrics")
         async def scrape(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:

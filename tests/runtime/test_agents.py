@@ -205,3 +205,18 @@ async def test_settle_waits_for_deliveries_tracked_while_it_waits() -> None:
     loop.call_soon(land_first_then_track_late)
     await outbox.settle()
     assert late.done(), "settle returned before the late delivery landed"
+
+
+def test_readyz_names_why_it_is_not_ready(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/readyz's body says which state holds it back: the fault harness kills a worker
+    in the middle of a rebalance or a recovery by it, and an operator reads it."""
+    assert service.state() == "starting"  # not started: no consumer, no assignment
+    monkeypatch.setattr(service, "stalled_for", lambda: service.settings.stall_seconds + 1)
+    assert service.state() == "stalled"
+    monkeypatch.setattr(service.app, "in_recovery", True, raising=False)
+    assert service.state() == "recovering"
+    monkeypatch.setattr(service.app, "rebalancing", True, raising=False)
+    assert service.state() == "rebalancing"
+    assert not service.is_ready()
