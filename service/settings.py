@@ -150,6 +150,11 @@ class Settings(BaseSettings):
     processing_guarantee: Literal["at_least_once", "exactly_once"] = "at_least_once"
     # /readyz turns 503 when a finished batch has waited this long for its commit.
     stall_seconds: float = Field(default=60.0, gt=0)
+    # How often input offsets are committed (under exactly_once: the transaction). A crash
+    # under at_least_once repeats up to this much input per stage, and read_committed
+    # consumers see output this much later under exactly_once; shorter means more commits
+    # (and transaction markers) for the broker. faust's default.
+    commit_interval_seconds: float = Field(default=2.8, gt=0)
 
     kafka_security: KafkaSecurity = KafkaSecurity()
     topics: TopicSettings = TopicSettings()

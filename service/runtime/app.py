@@ -17,9 +17,6 @@ from service.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-# How often the worker commits its transaction itself (faust's default interval, 2.8 s).
-COMMIT_TICK_SECONDS = 2.8
-
 
 @dataclass
 class Topics:
@@ -154,13 +151,14 @@ def make_app(settings: Settings, **overrides: Any) -> faust.App:
         web_host=settings.web_host,
         web_port=settings.web_port,
         table_cleanup_interval=60.0,
+        broker_commit_interval=settings.commit_interval_seconds,
         broker_credentials=faust_credentials(settings),
         **overrides,
     )
     if settings.processing_guarantee == "exactly_once":
         app.transport.TransactionManager = WorkerTransaction  # type: ignore[misc]
 
-        @app.timer(COMMIT_TICK_SECONDS)
+        @app.timer(settings.commit_interval_seconds)
         async def commit_on_our_clock() -> None:
             await commit_tick(app)
 
