@@ -11,6 +11,8 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import subprocess
+import sys
 import tempfile
 import tracemalloc
 import uuid
@@ -36,7 +38,7 @@ from service.sources import (
     sniff,
     warc_article_id,
 )
-from tests.conftest import SHARED, NewsflowCli
+from tests.conftest import ROOT, SHARED, NewsflowCli
 
 DATA = Path(__file__).resolve().parent / "data"
 ZYTE = SHARED / "benchmarks" / "article-extraction" / "data" / "html"
@@ -381,6 +383,24 @@ def test_cli_process_reads_a_warc(tmp_path: Path, newsflow_cli: NewsflowCli) -> 
     assert (b"read warc (gzip): 4 records; skipped 8: http_3xx=1, not_html=1, warc_request=4, "
             b"warc_revisit=1, warc_warcinfo=1") in result.stderr
     assert b"processed 4 records: articles.clean=4" in result.stderr
+
+
+@pytest.mark.subprocess
+def test_a_zstd_warc_and_a_warc_on_stdin(tmp_path: Path) -> None:
+    plain = write_warc(tmp_path / "p.warc", synthetic_pages(3)).read_bytes()
+    zst = _write(tmp_path / "p.warc.zst", zstandard.ZstdCompressor().compress(plain))
+    records, stats = read(zst)
+    assert (stats.kind, stats.compression, stats.records) == ("warc", "zstd", 3)
+    def documents(rs: list[SourceRecord]) -> list[dict[str, Any]]:
+        return [{**orjson.loads(r.payload), "meta": None} for r in rs]  # meta names the file
+
+    assert documents(records) == documents(read(tmp_path / "p.warc")[0])
+    result = subprocess.run([sys.executable, "-m", "service", "process", "-"], cwd=ROOT,
+                            input=gzip.compress(plain), capture_output=True, check=True,
+                            timeout=300)
+    assert [orjson.loads(line)["topic"] for line in result.stdout.splitlines()] == [
+        "articles.clean"] * 3
+    assert b"read warc (gzip): 3 records" in result.stderr
 
 
 def _write(path: Path, data: bytes) -> Path:
