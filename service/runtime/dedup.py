@@ -359,7 +359,8 @@ class DedupAgents:
         await self._send_all(self.bands_topic, "p", envelopes)
 
     def _new_gatherer(self, partition: int) -> Gatherer:
-        return Gatherer(self.cfg, self.payloads, self.verdicts, self.capacity)
+        return Gatherer(self.cfg, self.payloads, self.verdicts, self.capacity,
+                        atomic=self.settings.processing_guarantee == "exactly_once")
 
     def band_store(self, partition: int) -> BandStore:
         store = self._bands.get(partition)

@@ -257,11 +257,16 @@ class Gatherer:
         payloads: MutableMapping[str, Any] | None = None,
         verdicts: MutableMapping[str, Any] | None = None,
         capacity: int | None = None,
+        *,
+        atomic: bool = False,
     ) -> None:
         self.states: dict[str, dict[str, Any]] = {}
         # Held beside the state (the worker's article bodies and verdicts), dropped with it.
         self.payloads = payloads
         self.verdicts = verdicts
+        # True when a verdict's record in `verdicts` and its publication commit together
+        # (exactly_once): an unrecorded verdict was then never published either.
+        self.atomic = atomic
         self.cfg = cfg
         self.capacity = cfg.max_entries if capacity is None else capacity
         self._oldest = _Oldest()
@@ -281,9 +286,10 @@ class Gatherer:
         """A verdict reached by a gather that a restore reopened, when it must go out as a
         correction: its predecessor may have published a verdict for the id without
         recording it, and copies that arrived since can make this one differ. Verdicts
-        only become more duplicate, so a `unique` one needs no correction."""
+        only become more duplicate, so a `unique` one needs no correction, and none is
+        needed when records and publications commit together (`atomic`)."""
         state = self.states.get(article_id)
-        if state is None or not state.get("r") or verdict.status == "unique":
+        if self.atomic or state is None or not state.get("r") or verdict.status == "unique":
             return None
         return Correction(article_id, None, verdict, reason="redecided")
 

@@ -484,3 +484,11 @@ def test_a_gather_reopened_by_a_restore_goes_out_as_a_correction_unless_unique()
     fresh.expect(probe, [0])  # never restored: an ordinary first decision
     first = fresh.answer("b", 0, [original])
     assert first is not None and fresh.redecision("b", first) is None
+
+    # exactly_once: the verdict's record and its publication commit together, so an
+    # unrecorded verdict never went out, and the re-decision is an ordinary first one.
+    atomic = Gatherer(CFG, verdicts={}, atomic=True)
+    atomic.restore(probe, [0], verdict=None)
+    again = atomic.answer("b", 0, [original])
+    assert again is not None and again.status == "duplicate"
+    assert atomic.redecision("b", again) is None
