@@ -264,6 +264,222 @@ EN: dict[str, dict[str, float]] = {
     },
 }
 
+# Wire vocabulary, written by hand like the table above (issue 18): the words of short
+# agency items (headline + one sentence), where one or two terms decide. Companies,
+# products and institutions that the news of the last decades names again and again,
+# and the trade words of sport, markets and technology. No corpus was counted for it.
+_EN_WIRE: dict[str, dict[str, float]] = {
+    _SPORT: {
+        **_w(3, "quarterbacks, linebacker, linebackers, wide receiver, running back, "
+               "field goal, rushing yards, passing yards, interception, interceptions, "
+               "sacks, end zone, kickoff, shutout, no-hitter, homer, homers, home runs, "
+               "rbi, rbis, strikeouts, bullpen, pennant, world series, al east, nl east, "
+               "wild card, yankees, red sox, mets, dodgers, cubs, cardinals, astros, "
+               "braves, giants, patriots, steelers, eagles, cowboys, packers, colts, "
+               "raiders, celtics, knicks, pistons, spurs, bulls, heat, nets, rockets, "
+               "manchester united, man utd, chelsea, arsenal, liverpool, real madrid, "
+               "barcelona, juventus, bayern, ac milan, inter milan, "
+               "pga, pga tour, ryder cup, us open, french open, australian open, "
+               "masters, seeded, top seed, second seed, sets, set point, match point, "
+               "ace, aces, heavyweight, boxing, bout, marathon, cycling, tour de france, "
+               "sprinter, sprint, gold medal, silver medal, bronze medal, medals, medalist, "
+               "relay, freestyle, gymnastics, decathlon, olympian, world record, "
+               "qualifier, knockout, finals, runner-up, golfer, golfers, birdie, birdies, "
+               "bogey, par, fairway, putt, stroke lead, rounds, tennis player, "
+               "sophomore, freshman, junior, senior day, bowl game, ncaa, big ten, big 12, "
+               "sec, acc, pac-10, heisman, tailback, coached, coaching, "
+               "striker, winger, goalless, equaliser, equalizer, penalty, penalties, "
+               "free kick, red card, yellow card, relegation, promoted, fixture, "
+               "motogp, f1, ferrari, schumacher, pit stop, pole, podium, lap record, "
+               "nascar, indy, daytona, cricket, test match, one-day, runs, wickets, "
+               "test series, ashes, rugby union, six nations, tries, fly-half, scrum, "
+               "hockey, nhl lockout, puck, goaltender, goalie, stanley cup, "
+               "skater, skating, ski, skiing, slalom, downhill, swimming, swimmers, "
+               "athletics, doping, drug test, steroids, wrestler, wrestling, jockey, "
+               "derby, horse racing, thoroughbred, sprinted, rallied, comeback, "
+               "unbeaten, winless, losing streak, winning streak, standings, division, "
+               "conference, seed, third-seeded, draft pick, free agent, trade deadline, "
+               "mvp, all-star, hall of fame, reigning champion, defending champion, "
+               "lineup, starting lineup, scoreless, tied, tie, overtime, extra innings, "
+               "halftime, second half, first half, fourth quarter, third quarter, "
+               "footballer, footballers, world rankings, "
+               "first round, first-round, second round, three-set, lineman, ballpark, "
+               "bcs, bowl championship series, rally driver, test cricket, sports network, "
+               "espn, si.com, sportsticker"),
+        **_w(2, "beat, beats, beating, defeat, defeats, edged, routed, thrashed, "
+               "crushed, trounced, downed, drubbing, rout, victories, wins over, "
+               "win over, loss to, lost to, home, road, away, opener, season opener, "
+               "coach, manager, boss, skipper, captain, squad, star, veteran, rookie, "
+               "ankle, knee, hamstring, sidelined, injured list, disabled list, "
+               "signed, re-signed, contract extension, retire, retirement, "
+               "cup, trophy, championships, crown, title defense, qualify, qualified, "
+               "olympic games, athens games, games, sporting, sportsman, spectators"),
+    },
+    _SCITECH: {
+        **_w(3, "ibm, intel, amd, oracle, sun microsystems, hewlett-packard, hp, dell, "
+               "cisco, yahoo, ebay, aol, netscape, nokia, motorola, ericsson, samsung, "
+               "sony, nintendo, sega, atari, qualcomm, texas instruments, nvidia, "
+               "linux, unix, open source, open-source, windows, windows xp, longhorn, "
+               "office suite, browser, browsers, web browser, firefox, mozilla, "
+               "internet explorer, spam, spammers, virus, viruses, worm, worms, "
+               "spyware, adware, malware, phishing, trojan, hacker, hacking, e-mail, "
+               "email, broadband, wi-fi, wifi, wimax, voip, bluetooth, search engine, "
+               "search engines, web site, web sites, website, websites, web, download, "
+               "downloads, downloading, ipod, itunes, napster, kazaa, peer-to-peer, "
+               "file-sharing, file sharing, piracy, pirated, desktop, desktops, server, "
+               "servers, database, databases, storage, chipmaker, chipmakers, "
+               "microprocessor, microprocessors, pentium, opteron, supercomputer, "
+               "supercomputers, computing, programmers, programming, source code, "
+               "operating system, operating systems, patch, patches, security flaw, "
+               "vulnerability, vulnerabilities, bug, bugs, firewall, encryption, "
+               "cell phone, cell phones, cellphone, mobile phone, mobile phones, handset, "
+               "handsets, wireless carrier, text messaging, camera phone, pda, palm, "
+               "blackberry, gps, satellite radio, satellite, satellites, tivo, dvd, "
+               "dvds, hdtv, flat-panel, plasma, lcd, video games, video game, gamers, "
+               "halo, game console, consoles, xbox live, psp, nintendo ds, "
+               "space station, space shuttle, shuttle, hubble, cassini, titan, "
+               "rover, rovers, probe, spaceship, space agency, esa, astronomy, "
+               "astronomer, cosmic, solar system, dinosaur, dinosaurs, fossils, "
+               "genetic, genes, gene, genetically, cloning, cloned, stem cell, "
+               "stem cells, species, biologists, physicist, physicists, chemist, "
+               "nanotechnology, robotics, researchers say, scientists say, study finds, "
+               "journal nature, journal science, climate scientists, global warming, "
+               "greenhouse, ozone, arctic, antarctic, glacier, glaciers, volcanoes, "
+               "tech, techweb, cnet, zdnet, pcworld, eweek, infoworld, newsfactor, "
+               "internet users, web users, online service, blog, blogs, bloggers, "
+               "blogging, rss, podcasting, google search, gmail, msn, aim, skype, "
+               "silicon, gadgets, gizmo, digital music, digital camera, digital cameras, "
+               "megapixel, high-definition, wireless networks, networking, "
+               "intellectual property, patent, patents, domain name, domain names, "
+               "icann, w3c, ieee, internet service provider, isp, "
+               "software giant, software maker, electronic voting, voting machines, "
+               "telephony, internet telephony, nobel prize in physics, nobel prize in "
+               "chemistry, brain scan, embryos, endangered species"),
+        **_w(2, "users, online, computer, pc, pcs, laptops, notebook, notebooks, "
+               "technology, technologies, software maker, chip maker, tech company, "
+               "technology company, internet company, web company, "
+               "research, researchers, scientist, scientists, lab, laboratory, "
+               "space, launch, launched, mission, earth, sun, star, stars, "
+               "nature, evolution, ancient, discovered, discovery, found, "
+               "electronics, consumer electronics, device, devices, gadget, "
+               "upgrade, release, released, beta, version, feature, features, "
+               "microsoft, google, apple, sun, novell, red hat, sap, peoplesoft, "
+               "verisign, symantec, mcafee, macromedia, adobe, realnetworks, "
+               "amazon.com, salesforce, lenovo, gateway, transmeta"),
+    },
+    _ECONOMY: {
+        **_w(3, "crude, crude oil, barrel, barrels, opec, oil price, oil futures, "
+               "futures, treasuries, treasury, bond, bonds, yield, yields, yen, "
+               "currencies, exchange rate, fed, rate hike, rate cut, rates, "
+               "central bankers, consumer prices, consumer confidence, retail sales, "
+               "jobless claims, payrolls, trade deficit, current account, "
+               "bankruptcy, chapter 11, bankrupt, creditors, takeover, takeover bid, "
+               "hostile bid, buyout, acquire, acquires, acquired, acquiring, to buy, "
+               "agreed to buy, stake, shareholder, stockholders, bid, bidder, "
+               "profit warning, net income, net loss, per share, a share, earnings "
+               "per share, outlook, forecasts, guidance, results, third-quarter, "
+               "second-quarter, fourth-quarter, first-quarter, fiscal year, "
+               "sales, quarterly profit, quarterly earnings, revenue rose, "
+               "stock price, share price, stocks rose, stocks fell, shares rose, "
+               "shares fell, blue chips, blue-chip, ftse, nikkei, dax, cac, "
+               "s&p, standard & poor's, moody's, credit rating, downgrade, upgrade, "
+               "analyst, brokerage, hedge fund, mutual fund, mutual funds, pension, "
+               "sec, securities and exchange commission, securities, regulators, "
+               "antitrust, monopoly, audit, accounting, auditors, sarbanes-oxley, "
+               "wal-mart, walmart, target, kmart, sears, home depot, costco, "
+               "general motors, gm, ford, chrysler, daimlerchrysler, toyota, honda, "
+               "nissan, volkswagen, automakers, car maker, carmaker, carmakers, "
+               "delta, united airlines, us airways, american airlines, airlines, "
+               "carrier, carriers, fares, boeing, airbus, exxon, exxonmobil, bp, "
+               "shell, chevrontexaco, chevron, citigroup, jp morgan, jpmorgan, "
+               "goldman sachs, morgan stanley, merrill lynch, aig, fannie mae, "
+               "freddie mac, enron, worldcom, tyco, halliburton, pfizer, merck, "
+               "drugmaker, drugmakers, pharmaceutical, pharmaceuticals, "
+               "layoffs, job cuts, cut jobs, restructuring, cost-cutting, "
+               "ceo, chairman, chief financial officer, cfo, board of directors, "
+               "wholesale, inventories, factory, factories, output, gross domestic "
+               "product, economists, economist, imf, world bank, wto, g7, g8, "
+               "deficit, surplus, tax cut, tax cuts, taxes, pension fund, "
+               "mortgage rates, home sales, housing starts, real estate, insurer, "
+               "insurers, insurance, reinsurance, telecom, telecoms, verizon, at&t, "
+               "sbc, sprint, nextel, comcast, time warner, viacom, disney, news corp, "
+               "vivendi, euro zone, eurozone, stock, nyse, new york stock exchange, "
+               "investment bank, private equity, venture capital, ipo, initial public "
+               "offering, offering, retailer, retailers, supermarket, grocer, brewer, "
+               "tobacco, steel, steelmaker, mining, miner, commodity, commodities, "
+               "gold price, copper, aluminium, aluminum, natural gas, refinery, "
+               "refiners, gasoline, heating oil, energy prices, utility, utilities"),
+        **_w(2, "company, companies, corp, corporation, inc, ltd, plc, group, holdings, "
+               "unit, subsidiary, division, maker, producer, supplier, suppliers, "
+               "profit, profits, loss, losses, revenue, revenues, earnings, quarter, "
+               "billion, million, percent, cents, dollar, dollars, euros, pounds, "
+               "investors, market, markets, trading, traders, rose, fell, slipped, "
+               "gained, climbed, dropped, declined, surged, slumped, tumbled, jumped, "
+               "higher, lower, record high, deal, agreement, merger, merge, "
+               "billion deal, jobs, workers, employees, prices, price, demand, "
+               "economy, economic, growth, expansion, slowdown, spending"),
+    },
+    _POLITICS: {
+        **_w(3, "kerry, bush, president bush, george w. bush, john kerry, cheney, "
+               "edwards, white house, republican convention, democratic convention, "
+               "electoral, polling, poll, election campaign, campaign trail, "
+               "prime minister, premier, chancellor, foreign ministry, "
+               "parliamentary, lawmakers, legislators, senate, house of representatives, "
+               "blair, putin, chirac, schroeder, koizumi, sharon, arafat, abbas, "
+               "hu jintao, wen jiabao, annan, kofi annan, u.n., un security council, "
+               "nuclear program, nuclear programme, uranium enrichment, iaea, "
+               "talks, negotiations, diplomats, foreign ministers, ambassadors, "
+               "opposition leader, ruling party, interim government, elections "
+               "commission, vote count, inauguration, sworn in, resigned, resignation"),
+        **_w(2, "leader, leaders, minister, president, government, officials, official, "
+               "said on, spokesman, country, nation, nations, state, capital, "
+               "european, eu, african union, arab league, delegation, visit, "
+               "palestinian, palestinians, israel, iran, north korea, pakistan, "
+               "india, china, chinese, japan, russia, russian, ukraine, venezuela, "
+               "sudan, darfur, haiti, afghanistan, lebanon, syria, egypt, saudi, "
+               "turkey, indonesia, philippines, nepal, sri lanka, zimbabwe, nigeria, "
+               "kenya, congo, ivory coast, cuba, colombia, mexico, brazil"),
+    },
+    _CONFLICT: {
+        **_w(3, "iraqi, iraqis, baghdad, fallujah, falluja, najaf, mosul, ramadi, "
+               "samarra, insurgency, insurgent, suicide bomber, suicide bombing, "
+               "car bomb, roadside bomb, gunmen, kidnappers, beheaded, beheading, "
+               "hamas, hezbollah, al qaeda, al-qaida, bin laden, zarqawi, sadr, "
+               "militiamen, marines, u.s. troops, us troops, u.s. forces, coalition "
+               "forces, peacekeepers, peacekeeping, airstrike, air strike, air strikes, "
+               "shelled, raid, raids, gunfire, gunbattle, clashes, killed in, "
+               "wounded in, west bank, gaza strip, chechnya, chechen, kashmir, "
+               "maoist, maoists, separatist, separatists, guerrillas, guerrilla"),
+    },
+    _DISASTER: {
+        **_w(3, "hurricanes, hurricane ivan, hurricane frances, hurricane charley, "
+               "hurricane jeanne, typhoons, quake, quakes, magnitude, aftershock, "
+               "aftershocks, floodwaters, mudslide, mudslides, death toll rose, "
+               "survivor, stranded, rescuers, relief workers, aid workers, "
+               "plane crashed, crashed, derailed, ferry, capsized, sank, mine blast, "
+               "mine explosion, miners trapped, trapped, fire broke out"),
+    },
+    _HEALTH: {
+        **_w(3, "bird flu, avian flu, flu vaccine, flu shots, vaccine shortage, "
+               "hiv, aids, sars, polio, malaria, tuberculosis, ebola, outbreak, "
+               "epidemic, pandemic, fda, food and drug administration, vioxx, "
+               "painkiller, cholesterol, obesity, diabetes, heart disease, "
+               "clinical trial, clinical trials, drug approval, who, world health "
+               "organization, cdc, patients, hospitals, doctors, medicare, medicaid"),
+    },
+}
+
+
+def _merge(into: dict[str, dict[str, float]], extra: dict[str, dict[str, float]]) -> None:
+    """Add `extra`'s terms; a term already in `into` keeps the higher weight."""
+    for code, terms in extra.items():
+        slot = into.setdefault(code, {})
+        for term, weight in terms.items():
+            slot[term] = max(slot.get(term, 0.0), weight)
+
+
+_merge(EN, _EN_WIRE)
+
 DE: dict[str, dict[str, float]] = {
     _ARTS: _w(2, "film, kino, musik, album, konzert, schauspieler, schauspielerin, sänger, "
                  "sängerin, roman, ausstellung, museum, theater, festival, regisseur, serie"),

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from service.stages.entities import unescape_text
+from service.stages.tag.char_ngrams import CharNgrams
 from service.stages.tag.taxonomy import IPTC_TOPICS, section_code
 
 __all__ = [
@@ -43,12 +44,13 @@ __all__ = [
     "train",
 ]
 
-FORMAT_VERSION = 2  # 2 adds "labels": a newsroom's own labels with their IPTC parents
-READABLE_FORMATS = (1, 2)
+FORMAT_VERSION = 3  # 2 added "labels" (a newsroom's own labels); 3 the hashed character block
+READABLE_FORMATS = (1, 2, 3)
 # Confidence bands of the reliability table (lower edges; the last band ends at 1).
 BANDS = (0.0, 0.2, 0.4, 0.6, 0.8, 0.9, 0.95)
 Z95 = 1.959964
 NB_WEIGHTS = (0.0, 0.25, 0.5, 1.0)  # the NBSVM's share, chosen out of fold
+CHAR_BITS = 20  # hashed character n-gram buckets: 2**20, about 3x the distinct grams of AG
 MODEL_TEXT_CHARS = 20_000  # body prefix the model reads: whole articles, bounded cost
 
 
@@ -164,8 +166,8 @@ def _nb_ratios(counts: Any, gold: Any, classes: list[str], alpha: float = 0.5) -
 class SectionClassifier:
     """Two linear models whose scores are added, then a softmax with a fitted temperature.
 
-    - TF-IDF word 1-2 grams (title + body), character 2-5 grams within words, and title
-      word 1-2 grams, into a multi-class linear SVM;
+    - TF-IDF word 1-2 grams (title + body), character 2-5 grams within words (hashed:
+      `char_ngrams.py`), and title word 1-2 grams, into a multi-class linear SVM;
     - binary word 1-2 grams scaled by their naive-Bayes log-count ratio (smoothing 0.5),
       one linear SVM per class (NBSVM).
 
@@ -185,8 +187,7 @@ class SectionClassifier:
 
         self.words = TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2),
                                      strip_accents="unicode", max_df=0.9, max_features=300_000)
-        self.chars = TfidfVectorizer(sublinear_tf=True, analyzer="char_wb", ngram_range=(2, 5),
-                                     min_df=self.min_df, max_features=300_000)
+        self.chars: Any = CharNgrams(2, 5, bits=CHAR_BITS, min_df=self.min_df)
         self.title: Any = TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2),
                                      strip_accents="unicode", max_features=100_000)
         self.binary = CountVectorizer(ngram_range=(1, 2), strip_accents="unicode", binary=True,
@@ -196,12 +197,19 @@ class SectionClassifier:
         from scipy import sparse
 
         bodies, titles = list(docs[:, 0]), list(docs[:, 1])
-        blocks = [_vectorize(self.words, bodies), _vectorize(self.chars, bodies)]
+        # The word block and the binary block share one analysis of each body.
+        analyze = self.words.build_analyzer()
+        terms = [analyze(doc) for doc in bodies]
+        if isinstance(self.chars, CharNgrams):
+            chars = self.chars.transform(bodies)
+        else:  # a model saved before the hashed character block (format 2)
+            chars = _vectorize(self.chars, bodies)
+        blocks = [_vectorize(self.words, bodies, terms), chars]
         if self.title is not None:
             blocks.append(_vectorize(self.title, titles))
         tfidf = sparse.hstack(blocks, format="csr", dtype="float32")
         # float32 like the weights: a float64 row would upcast (copy) them on every call.
-        return tfidf, _vectorize(self.binary, bodies).astype("float32")
+        return tfidf, _vectorize(self.binary, bodies, terms).astype("float32")
 
     @staticmethod
     def _fit_linear(tfidf: Any, binary: Any, gold: Any, classes: list[str]) -> tuple[Any, ...]:
@@ -248,7 +256,7 @@ class SectionClassifier:
         self.classes_ = sorted(set(labels))
         self._vectorizers()
         self.words.fit(docs[:, 0])
-        self.chars.fit(docs[:, 0])
+        self.chars.fit(list(docs[:, 0]))
         try:
             self.title.fit(docs[:, 1])
         except ValueError:  # no titles in the archive: that block is left out
@@ -281,37 +289,35 @@ class SectionClassifier:
         return _softmax(scores / self.temperature)
 
 
-def _vectorize(vectorizer: Any, docs: list[str]) -> Any:
+def _vectorize(vectorizer: Any, docs: list[str], terms: list[list[str]] | None = None) -> Any:
     """What a fitted Count/TfidfVectorizer's `transform` gives (binary or sublinear tf,
     idf, l2 rows), without its per-call validation: about 4 ms a call, most of the cost
-    of tagging one article."""
+    of tagging one article. `terms`: each doc already analysed (by the same analyser)."""
     import numpy as np
     from scipy import sparse
 
-    analyze = vectorizer.build_analyzer()
+    if terms is None:
+        analyze = vectorizer.build_analyzer()
+        terms = [analyze(doc) for doc in docs]
     vocabulary = vectorizer.vocabulary_
-    indptr: list[int] = [0]
-    indices: list[int] = []
-    values: list[int] = []
-    for doc in docs:
-        counts: dict[int, int] = {}
-        for term in analyze(doc):
-            j = vocabulary.get(term)
-            if j is not None:
-                counts[j] = counts.get(j, 0) + 1
-        indices.extend(counts)
-        values.extend(counts.values())
-        indptr.append(len(indices))
-    data = np.asarray(values, dtype=np.float64)
-    cols = np.asarray(indices, dtype=np.int32)
+    # One flat pass of dict look-ups, then numpy: duplicates summed by the CSR build.
+    get = vocabulary.get
+    found = [get(term, -1) for doc_terms in terms for term in doc_terms]
+    lengths = np.fromiter((len(t) for t in terms), dtype=np.int64, count=len(terms))
+    rows = np.repeat(np.arange(len(terms), dtype=np.int64), lengths)
+    cols = np.asarray(found, dtype=np.int64)
+    known = cols >= 0
+    rows, cols = rows[known], cols[known]
+    matrix = sparse.csr_matrix(
+        (np.ones(len(cols), dtype=np.float64), (rows, cols)), shape=(len(docs), len(vocabulary))
+    )
+    matrix.sum_duplicates()
     if vectorizer.binary:
-        data[:] = 1.0
+        matrix.data[:] = 1.0
     if hasattr(vectorizer, "idf_"):
         if vectorizer.sublinear_tf:
-            data = np.log(data) + 1.0
-        data *= vectorizer.idf_[cols]
-    matrix = sparse.csr_matrix((data, cols, np.asarray(indptr)), shape=(len(docs), len(vocabulary)))
-    matrix.sort_indices()
+            matrix.data = np.log(matrix.data) + 1.0
+        matrix.data *= vectorizer.idf_[matrix.indices]
     if hasattr(vectorizer, "idf_") and vectorizer.norm == "l2":
         norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
         norms[norms == 0] = 1.0
