@@ -45,10 +45,10 @@ class Service:
         """Why the worker is not ready, or "ready": what /readyz says, so an operator (and
         the fault harness, which kills a worker in the middle of one) can tell them apart."""
         app = self.app
+        if app.in_recovery:  # restoring Tables; faust's `rebalancing` stays set meanwhile
+            return "recovering"
         if app.rebalancing:
             return "rebalancing"
-        if app.in_recovery:
-            return "recovering"
         if stalled_topics() or self.stalled_for() > self.settings.stall_seconds:
             return "stalled"  # committing nothing: a supervisor should restart it
         try:

@@ -215,8 +215,8 @@ def test_readyz_names_why_it_is_not_ready(
     assert service.state() == "starting"  # not started: no consumer, no assignment
     monkeypatch.setattr(service, "stalled_for", lambda: service.settings.stall_seconds + 1)
     assert service.state() == "stalled"
-    monkeypatch.setattr(service.app, "in_recovery", True, raising=False)
-    assert service.state() == "recovering"
     monkeypatch.setattr(service.app, "rebalancing", True, raising=False)
     assert service.state() == "rebalancing"
+    monkeypatch.setattr(service.app, "in_recovery", True, raising=False)
+    assert service.state() == "recovering"  # faust keeps `rebalancing` set meanwhile
     assert not service.is_ready()
