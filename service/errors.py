@@ -10,7 +10,8 @@
     │   ├── NoArticle             no_article: cleaning left nothing but chrome
     │   ├── ExtractionFailed      extraction_failed: the extractor raised
     │   ├── ExtractionTimeout     extraction_timeout: cleaning ran past its deadline
-    │   └── ProcessingFailed      processing_failed: a bug of ours met by this one input
+    │   ├── ProcessingFailed      processing_failed: a bug of ours met by this one input
+    │   └── UnreadableRecord      unreadable_record: an archive record that cannot be read
     └── InfrastructureError       broker, store or configuration trouble: never dead-lettered
 
 A `Rejection`'s `code` is a stable snake_case string that goes on the wire, so
@@ -83,6 +84,14 @@ class ProcessingFailed(Rejection):
 
     code = "processing_failed"
     message = "an unexpected error occurred while processing the article"
+
+
+class UnreadableRecord(Rejection):
+    """A unit of an input file that cannot be read (service/sources.py): a WARC record cut
+    short, with a broken HTTP status line, or in a corrupt gzip member."""
+
+    code = "unreadable_record"
+    message = "the archive record cannot be read"
 
 
 class InfrastructureError(NewsflowError):

@@ -28,7 +28,7 @@ from typing import Any, BinaryIO, Literal, Protocol
 
 import orjson
 
-from service.errors import PayloadTooLarge, Rejection
+from service.errors import PayloadTooLarge, Rejection, UnreadableRecord
 from service.models import Origin, Rejected
 from service.pipeline import make_rejected
 
@@ -43,13 +43,6 @@ _CHUNK = 1024 * 1024
 _MAX_HEADER_BYTES = 16 * 1024
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
-
-
-class UnreadableRecord(Rejection):
-    """A unit of an input file that cannot be read: a truncated or malformed WARC record."""
-
-    code = "unreadable_record"
-    message = "the archive record cannot be read"
 
 
 @dataclass(frozen=True, slots=True)
