@@ -365,18 +365,7 @@ def _response(
             stats.rejected += 1
             yield _too_large(record, head + b"\r\n" + body, origin, max_bytes, rejected_max_bytes)
             return
-        # Decoded (chunked, gzip) bodies differ in size from the record's: only an
-        # identity body can be checked against it; a broken encoded one fails to decode.
-        encoded = {
-            k.lower(): v.lower()
-            for k, v in record.http_headers.items()
-            if k.lower() in ("transfer-encoding", "content-encoding")
-        }
-        identity = all(v.strip() in ("", "identity") for v in encoded.values())
-        if identity and record.content_length is not None and len(body) < record.content_length:
-            raise ValueError(
-                f"truncated: {len(body)} of {record.content_length} payload bytes present"
-            )
+        _check_complete(record, body)
         if not uri or not record_id:
             raise ValueError("no WARC-Target-URI" if not uri else "no WARC-Record-ID")
         html = decode_html(body, charset)
@@ -391,9 +380,34 @@ def _response(
     document: dict[str, Any] = {"id": article_id, "url": uri, "html": html}
     if fetched_at is not None:
         document["fetched_at"] = fetched_at
-    document["meta"] = {"warc": {"file": name, "offset": record.stream_pos, "record_id": record_id}}
+    document["meta"] = {"warc": _provenance(headers, name, record.stream_pos)}
     stats.records += 1
     yield SourceRecord(payload=orjson.dumps(document), origin=origin, key=article_id.encode())
+
+
+def _check_complete(record: Any, body: bytes) -> None:
+    """Raise when the record holds less body than it declares (the file was cut).
+
+    Decoded (chunked, gzip) bodies differ in size from the record's: only an identity
+    body can be checked against it; a broken encoded one fails to decode instead."""
+    encodings = [
+        v.strip().lower()
+        for k, v in record.http_headers.items()
+        if k.lower() in ("transfer-encoding", "content-encoding")
+    ]
+    if any(e not in ("", "identity") for e in encodings) or record.content_length is None:
+        return
+    if len(body) < record.content_length:
+        raise ValueError(f"truncated: {len(body)} of {record.content_length} payload bytes present")
+
+
+def _provenance(headers: dict[str, str], name: str, offset: int) -> dict[str, Any]:
+    warc: dict[str, Any] = {"file": name, "offset": offset, "record_id": headers["WARC-Record-ID"]}
+    if headers.get("WARC-Truncated"):
+        # The crawler kept only a prefix of the body (Common Crawl cuts at 1 MiB): the
+        # record reads whole, the page may not be; said in meta, decided by the pipeline.
+        warc["truncated"] = headers["WARC-Truncated"]
+    return warc
 
 
 def _too_large(

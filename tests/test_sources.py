@@ -294,6 +294,20 @@ def test_a_broken_status_line_and_a_corrupt_gzip_member_are_dead_letters(
     assert "archive unreadable after the record at offset" in records[2].rejected.error.message
 
 
+def test_a_body_the_crawler_truncated_is_read_and_said(tmp_path: Path) -> None:
+    [page] = synthetic_pages(1)
+    path = tmp_path / "t.warc"
+    with path.open("wb") as stream:
+        writer = WARCWriter(stream, gzip=False)
+        record = _response(writer, page.uri, page.html, page.content_type, page.date,
+                           page.record_id)
+        record.rec_headers.add_header("WARC-Truncated", "length")
+        writer.write_record(record)
+    [record], stats = read(path)
+    assert stats.rejected == 0
+    assert orjson.loads(record.payload)["meta"]["warc"]["truncated"] == "length"
+
+
 def test_the_vendored_real_crawl_warcs(tmp_path: Path) -> None:
     records, stats = read(DATA / "warcio-example.warc.gz")  # example.com, gzip-encoded body
     assert stats.summary() == ("warc (gzip): 1 records; skipped 5: warc_request=2, "
