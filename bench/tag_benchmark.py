@@ -424,6 +424,7 @@ def ag_default_report(tagger: Tagger, rows: list[dict[str, str]]) -> list[str]:
     per_class: Counter[str] = Counter()
     hits_by_class: Counter[str] = Counter()
     answered = hits = 0
+    oks: list[bool] = []
     for row in rows:
         article = CleanedArticle(id="b", title=unescape_text(row["title"]),
                                  text=unescape_text(row["text"]))
@@ -432,6 +433,7 @@ def ag_default_report(tagger: Tagger, rows: list[dict[str, str]]) -> list[str]:
         gold = row["section"]
         accept = others if gold == "World" else {AG_TO_IPTC[gold]}
         ok = section is not None and section.code in accept
+        oks.append(ok)
         per_class[gold] += 1
         hits_by_class[gold] += ok
         answered += section is not None
@@ -440,12 +442,16 @@ def ag_default_report(tagger: Tagger, rows: list[dict[str, str]]) -> list[str]:
             scored.append((found.confidence, found.code in accept))
     n = len(rows)
     low, high = wilson(hits, n)
+    half = n // 2
     by_class = ", ".join(f"{c} {hits_by_class[c] / per_class[c]:.3f}" for c in AG_CLASSES.values())
     return [
         f"**default classifier, text only** ({n} items): accuracy {hits / n:.3f} "
         f"(95% {low:.3f}-{high:.3f}); answered {answered / n:.3f}; precision when answered "
         f"{hits / max(1, answered):.3f}",
         f"- per class: {by_class}",
+        f"- first half (rows 1-{half}, whose errors were read while writing the wire "
+        f"vocabulary): {sum(oks[:half]) / max(1, half):.3f}; second half (never read): "
+        f"{sum(oks[half:]) / max(1, n - half):.3f}",
         "- reliability (all items the text model scored, before the floor "
         f"{tagger.cfg.min_section_confidence}):",
         "", "```", reliability_table(scored), "```",

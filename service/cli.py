@@ -327,11 +327,16 @@ def sections_train(data: Path, out: Path, folds: int, label_map: Path | None) ->
 @sections.command("eval")
 @click.option("--data", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
 @click.option("--folds", type=int, default=5, show_default=True)
-def sections_eval(data: Path, folds: int) -> None:
-    """Print k-fold accuracy and the confusion matrix."""
+@click.option(
+    "--label-map", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+    help="the same label map as for `train`: a mapped label is kept as its own class.",
+)
+def sections_eval(data: Path, folds: int, label_map: Path | None) -> None:
+    """Print k-fold accuracy with its 95 % interval, the confusion matrix and the
+    accuracy per confidence band."""
     from service.stages.tag.section_model import evaluate
 
-    click.echo(evaluate(data, folds=folds))
+    click.echo(evaluate(data, folds=folds, label_map=label_map))
 
 
 if __name__ == "__main__":  # pragma: no cover

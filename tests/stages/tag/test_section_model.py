@@ -163,3 +163,20 @@ def test_a_huge_body_costs_no_more_than_its_prefix(tmp_path: Path) -> None:
     started = time.process_time()
     assert model.predict("", body)[0] == "medtop:15000000"
     assert time.process_time() - started < 1.0
+
+
+def test_cli_eval_takes_the_label_map(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from service.cli import main
+
+    data = write_custom(tmp_path / "d.jsonl", {"Sports": "Match day", "business": "Markets"})
+    label_map = tmp_path / "map.json"
+    label_map.write_text(json.dumps({"Markets": "economy"}))
+    result = CliRunner().invoke(
+        main, ["sections", "eval", "--data", str(data), "--folds", "3",
+               "--label-map", str(label_map)],
+    )
+    assert result.exit_code == 0, result.output
+    assert "3-fold accuracy:" in result.output and "95% interval" in result.output
+    assert "Markets" in result.output  # the mapped label is its own class in the table
