@@ -61,3 +61,33 @@ def test_dead_letters_and_empty_values_are_passed_over(tmp_path: Path) -> None:
     assert applied == 0
     assert db.execute("SELECT count(*) FROM articles").fetchone() == (0,)
     assert isinstance(db, sqlite3.Connection)
+
+
+RECIPE = EXAMPLE.parent / "console-recipe.sql"
+
+
+def test_the_console_recipe_applies_the_same_rule(tmp_path: Path) -> None:
+    """The README's kafka-console-consumer recipe: lines in a partition's order (a
+    correction after the record it corrects), the two topics interleaved any way."""
+    clean = [article("unique", None), article("unique", None)]  # a first verdict, replayed
+    duplicates = [article("duplicate", "a", correction=True),
+                  article("near_duplicate", "z", correction=True)]
+    for n, picks in enumerate(set(itertools.permutations("ccdd"))):
+        streams = {"c": iter(clean), "d": iter(duplicates)}
+        db = sqlite3.connect(tmp_path / f"{n}.db")
+        db.executescript(RECIPE.read_text())
+        for pick in picks:
+            line = next(streams[pick]).decode()
+            # what the recipe's sed makes of a line
+            db.executescript("INSERT INTO inbox VALUES ('" + line.replace("'", "''") + "');")
+        db.executescript("INSERT INTO inbox VALUES ('{\"error\": {\"code\": \"x\"}}');")
+        assert db.execute("SELECT status, duplicate_of, corrected FROM articles").fetchall() \
+            == [("near_duplicate", "z", 1)], picks
+        assert db.execute("SELECT count(*) FROM inbox").fetchone() == (0,)
+        db.close()
+
+
+def test_the_readme_shows_the_recipe_file() -> None:
+    readme = (EXAMPLE.parents[1] / "README.md").read_text()
+    body = RECIPE.read_text().split("\n", 2)[2]  # without the two comment lines
+    assert "```sql\n-- recipe.sql\n" + body + "```" in readme
