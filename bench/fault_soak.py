@@ -1,8 +1,8 @@
 """Fault soak, counted from outside (issue 22, item 1): `make soak`.
 
-    python -m bench.fault_soak                                   # 10 x 5 kills, 3 + 3 others
-    python -m bench.fault_soak --runs 2 --stops 1 --brokers 1 --write
-    python -m bench.fault_soak --env NEWSFLOW_DEDUP__MODE=partitioned --write
+    python -m bench.fault_soak                          # 10 x 5 kills, 3 of each other
+    python -m bench.fault_soak --runs 2 --stops 1 --brokers 1 --recoveries 1 --rebalances 1
+    python -m bench.fault_soak --env NEWSFLOW_DEDUP__THRESHOLD=0.8 --write
 
 On a broker of its own (so it may SIGKILL it), it runs tests/outside.py scenarios one
 after the other, each on fresh topics and a fresh consumer group:
@@ -14,7 +14,19 @@ after the other, each on fresh topics and a fresh consumer group:
   SIGSTOPped for twice the session timeout (a zombie the other must fence), then
   SIGCONTed; `--stop-faults` times;
 * `broker` (`--brokers`): one worker; the broker SIGKILLed, left down 8 s and restarted
-  on the same data and ports, `--broker-faults` times.
+  on the same data and ports, `--broker-faults` times;
+* `recovery` (`--recoveries`): one worker, SIGKILLed, and its successor SIGKILLed again
+  while /readyz says it is restoring its Tables (`recovering`); `--recovery-faults` times;
+* `rebalance` (`--rebalances`): two workers; one SIGKILLed, and the other SIGKILLed while
+  the group rebalances around the first one's successor; `--rebalance-faults` times.
+
+Runs with two workers use `at_least_once` whatever `--guarantee` says: `exactly_once` is
+one worker per app id (README, Limits), so there `twice` is allowed and `lost` and the
+verdicts are what they check.
+
+Not a scenario: the data dir's disk full. The worker keeps its Tables in memory
+(`store=memory://`, their changelogs on the broker) and writes nothing there, and a
+full filesystem needs a mount (tmpfs, loop device) that this machine's user cannot make.
 
 The inputs are real AG News items with exact and near re-sends (some older than their
 originals, some arriving first), produced by an idempotent librdkafka producer at
@@ -55,6 +67,9 @@ def row(number: int, report: Report) -> list[object]:
     outcomes = " / ".join(str(report.outcomes.get(k, 0))
                           for k in ("clean", "duplicates", "rejected"))
     faults = f"{len(report.faults)} × {report.faults[0].kind}" if report.faults else "none"
+    caught = [f.caught or "missed" for f in report.faults if f.kind in ("recovery", "rebalance")]
+    if caught:
+        faults += f" (2nd kill in: {', '.join(caught)})"
     verdict = "ok" if report.ok else "FAIL: " + ", ".join(
         name for name, bad in (
             ("lost", report.lost), ("twice", report.twice and report.guarantee == "exactly_once"),
@@ -134,6 +149,12 @@ def main(argv: list[str] | None = None) -> None:
                         help="workers in a SIGSTOP run (1: no one to take over)")
     parser.add_argument("--brokers", type=int, default=3, help="broker-kill runs")
     parser.add_argument("--broker-faults", type=int, default=2)
+    parser.add_argument("--recoveries", type=int, default=3,
+                        help="runs with a kill during Table recovery")
+    parser.add_argument("--recovery-faults", type=int, default=2)
+    parser.add_argument("--rebalances", type=int, default=3,
+                        help="runs with one of two workers killed during a rebalance")
+    parser.add_argument("--rebalance-faults", type=int, default=2)
     parser.add_argument("--baseline", type=int, default=0,
                         help="runs without faults first (the checker's own control)")
     parser.add_argument("--items", type=int, default=3000)
@@ -142,7 +163,7 @@ def main(argv: list[str] | None = None) -> None:
                         choices=("exactly_once", "at_least_once"))
     parser.add_argument("--seed", type=int, default=22)
     parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
-                        help="worker and batch settings, e.g. NEWSFLOW_DEDUP__MODE=partitioned")
+                        help="worker and batch settings, e.g. NEWSFLOW_DEDUP__THRESHOLD=0.8")
     parser.add_argument("--bootstrap", default=None,
                         help="an existing broker (then no broker-kill runs)")
     parser.add_argument("--write", action="store_true")
@@ -161,6 +182,8 @@ def main(argv: list[str] | None = None) -> None:
         [("none", [], 1)] * args.baseline
         + [("stop", ["stop"] * args.stop_faults, args.stop_workers)] * args.stops
         + [("broker", ["broker"] * args.broker_faults, 1)] * (0 if args.bootstrap else args.brokers)
+        + [("recovery", ["recovery"] * args.recovery_faults, 1)] * args.recoveries
+        + [("rebalance", ["rebalance"] * args.rebalance_faults, 2)] * args.rebalances
         + [("kills", ["kill"] * args.kills, 1)] * args.runs
     )
     reports: list[Report] = []
@@ -176,7 +199,8 @@ def main(argv: list[str] | None = None) -> None:
                 report = run_scenario(Scenario(
                     name=name, bootstrap=bootstrap, workdir=Path(tmp) / f"run{i + 1}",
                     plan=FaultPlan(kinds=kinds, seed=args.seed + i),
-                    items=args.items, rate=args.rate, guarantee=args.guarantee,
+                    items=args.items, rate=args.rate,
+                    guarantee=args.guarantee if workers == 1 else "at_least_once",
                     workers=workers, broker=broker, env=parse_env(args.env),
                 ))
                 reports.append(report)

@@ -219,8 +219,40 @@ class GroupWorker(WorkerProcess):
         except (OSError, urllib.error.URLError):
             return False
 
+    def state(self) -> str | None:
+        """What /readyz says holds it back ("recovering", "rebalancing", ...), or None
+        while its web server does not answer."""
+        try:
+            with urllib.request.urlopen(  # noqa: S310 - 127.0.0.1 only
+                f"http://127.0.0.1:{self.web_port}/readyz", timeout=1
+            ) as response:
+                body = response.read()
+        except urllib.error.HTTPError as error:
+            body = error.read()
+        except (OSError, urllib.error.URLError):
+            return None
+        try:
+            return str(orjson.loads(body).get("state"))
+        except (orjson.JSONDecodeError, AttributeError):
+            return None
+
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
+
+
+def wait_state(worker: GroupWorker, states: set[str], timeout: float,
+               fresh: bool = True) -> str | None:
+    """Poll until the worker's /readyz names one of `states`; the state seen, or None.
+    A `fresh` worker seen ready went through the states unseen: too late."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and worker.alive():
+        state = worker.state()
+        if state in states:
+            return state
+        if fresh and state == "ready":
+            return None
+        time.sleep(0.05)
+    return None
 
 
 def wait_all_ready(workers: Sequence[GroupWorker], since: float, timeout: float,
@@ -591,7 +623,7 @@ def batch_outputs(input_path: Path, env: Mapping[str, str], workdir: Path,
 # --- faults ---------------------------------------------------------------------------
 
 
-FAULT_KINDS = ("kill", "stop", "broker")
+FAULT_KINDS = ("kill", "stop", "broker", "recovery", "rebalance")
 
 
 @dataclass
@@ -601,6 +633,7 @@ class FaultEvent:
     at: float  # seconds since the run began
     during_production: bool
     ready_after: float | None  # seconds from the kill (stop: SIGCONT; broker: back up)
+    caught: str = ""  # recovery, rebalance: the state the second kill landed in
 
 
 @dataclass
@@ -702,11 +735,35 @@ class FaultInjector:
             elif kind == "broker":
                 assert self.broker is not None, "the broker scenario needs a broker of our own"
                 since, target = kill_broker(self.broker, self.plan.broker_down_seconds), "broker"
+            elif kind in ("recovery", "rebalance"):
+                since, target, caught = self._kill_in_the_middle(kind, index)
             else:
                 raise ValueError(f"unknown fault {kind!r}; one of {FAULT_KINDS}")
             ready = wait_all_ready(self.workers, since, self.plan.ready_timeout,
                                    give_up_if_dead=False)
-            self.events.append(FaultEvent(kind, target, started - self.t0, during, ready))
+            self.events.append(FaultEvent(kind, target, started - self.t0, during, ready,
+                                          caught if kind in ("recovery", "rebalance") else ""))
+
+    def _kill_in_the_middle(self, kind: str, index: int) -> tuple[float, str, str]:
+        """`recovery`: kill a worker, and kill its successor again while it restores its
+        Tables. `rebalance` (two workers or more): kill one, and kill another while the
+        group rebalances around the first one's successor. Returns when the second kill
+        happened, whom it hit, and the state it hit ("" when the moment was missed)."""
+        with self.lock:
+            self.workers[index].kill_group()
+            self._restart(index, "r")
+        if kind == "recovery":
+            second = index
+            caught = wait_state(self.workers[index], {"recovering"}, self.plan.ready_timeout)
+        else:
+            assert len(self.workers) > 1, "the rebalance scenario needs two workers"
+            second = (index + 1) % len(self.workers)
+            caught = wait_state(self.workers[second], {"rebalancing", "recovering"},
+                                self.plan.ready_timeout, fresh=False)
+        with self.lock:
+            self.workers[second].kill_group()
+            self._restart(second, "r")
+        return time.monotonic(), f"worker{second}", caught or ""
 
 
 # --- one run --------------------------------------------------------------------------
@@ -893,7 +950,8 @@ def run_scenario(scenario: Scenario) -> Report:
         uncommitted = (len(read_outputs(scenario.bootstrap, topics, "read_uncommitted"))
                        if held_back else None)
         elapsed = time.monotonic() - t0
-        held = producer.acked_ids() - {r.input_id for r in outputs if not r.is_correction}
+        # An input whose only record is a correction has an outcome too (as in `lost`).
+        held = producer.acked_ids() - {r.input_id for r in outputs}
         after = (_restart_and_recount(scenario, workers, producer, topics, reference, held)
                  if held and scenario.restart_when_held else None)
     finally:
