@@ -7,7 +7,8 @@ topic is read from the start by librdkafka with read_committed and compared, id 
 with `newsflow process` on the same input (tests/outside.py holds the rules).
 
 NEWSFLOW_FAULT_SEED picks other fault times and copies; NEWSFLOW_FAULT_ENV adds worker
-and batch settings (`KEY=VALUE,KEY=VALUE`), e.g. the dedup mode while it is a setting.
+and batch settings (`KEY=VALUE,KEY=VALUE`), e.g. NEWSFLOW_LOG_LEVEL=INFO.
+The soak (`make soak`, bench/fault_soak.py) runs the same checks over more runs and faults.
 """
 
 from __future__ import annotations
@@ -31,13 +32,6 @@ def extra_env() -> dict[str, str]:
     return dict(pair.split("=", 1) for pair in raw.split(",") if pair.strip())
 
 
-@pytest.mark.xfail(
-    reason="issue 22 is open: after this change's fixes (faust's empty Table recovery under "
-    "exactly_once, its commit bookkeeping, the restore timing) runs of this test ended "
-    "with 0 and with 15 inputs held back: a wedge that remains. Counted as xpass when it "
-    "holds; the report line it prints says which.",
-    strict=False,
-)
 def test_worker_sigkills_while_producing_exactly_once(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
