@@ -391,6 +391,15 @@ class DedupAgents:
     # -- agents ----------------------------------------------------------------------
 
     def _register(self) -> None:
+        self._register_scatter()
+        self._register_bands()
+        self._register_decide()
+
+        @self.app.timer(RESTORE_CHECK_SECONDS)
+        async def restore_gained_partitions() -> None:
+            self.restore_pending()
+
+    def _register_scatter(self) -> None:
         app, settings = self.app, self.settings
 
         @app.agent(self.topics.tagged, name="newsflow.dedup.scatter")
@@ -405,6 +414,9 @@ class DedupAgents:
                 self._flush()
                 await self._send_all(self.bands_topic, "p", envelopes)
                 await changelogs_delivered(app)
+
+    def _register_bands(self) -> None:
+        app, settings = self.app, self.settings
 
         @app.agent(self.bands_topic, name="newsflow.dedup.bands")
         async def bands(stream: faust.StreamT[bytes]) -> None:
@@ -424,9 +436,8 @@ class DedupAgents:
                 await self._send_all(self.answers_topic, "o", envelopes)
                 await changelogs_delivered(app)
 
-        @app.timer(RESTORE_CHECK_SECONDS)
-        async def restore_gained_partitions() -> None:
-            self.restore_pending()
+    def _register_decide(self) -> None:
+        app, settings = self.app, self.settings
 
         @app.agent(self.answers_topic, name="newsflow.dedup.decide")
         async def decide(stream: faust.StreamT[bytes]) -> None:

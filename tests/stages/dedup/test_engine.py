@@ -196,88 +196,105 @@ def test_verdicts_are_right_and_no_story_is_lost() -> None:
     assert sum(v.status == "unique" for v in verdicts.values()) == len(groups)
 
 
-def simulate(
-    records: list[dict[str, Any]], partitions: int, seed: int, crashes: int = 0
-) -> dict[str, Dedup]:
+class Simulation:
     """The worker's protocol over in-memory queues, delivered in a random interleaving:
     probes to band partitions by key, answers and late notices to the id's partition.
 
-    With `crashes`, the in-memory state (buckets, gather states) is lost that many times
-    at random points and rebuilt from what the worker keeps durable: the probes each
-    band partition took, the probes of the scattered articles and the recorded verdicts;
-    undecided articles are probed again. Messages not yet delivered stay queued."""
-    from service.runtime.dedup import partition_of
+    `crash` loses the in-memory state (buckets, gather states) and rebuilds it from what
+    the worker keeps durable: the probes each band partition took, the probes of the
+    scattered articles and the recorded verdicts; undecided articles are probed again.
+    Messages not yet delivered stay queued."""
 
-    rng = random.Random(seed)
-    taken: dict[int, list[tuple[Candidate, list[str]]]] = defaultdict(list)
-    scattered: dict[str, Probe] = {}
-    recorded: dict[str, Any] = {}
-    queues: dict[tuple[str, int], list[Any]] = defaultdict(list)
-    verdicts: dict[str, Dedup] = {}
+    def __init__(self, partitions: int) -> None:
+        self.partitions = partitions
+        self.taken: dict[int, list[tuple[Candidate, list[str]]]] = defaultdict(list)
+        self.scattered: dict[str, Probe] = {}
+        self.recorded: dict[str, Any] = {}
+        self.queues: dict[tuple[str, int], list[Any]] = defaultdict(list)
+        self.verdicts: dict[str, Dedup] = {}
+        self.bands, self.gathers = self.fresh()
 
-    def split(probe: Probe) -> dict[int, list[str]]:
+    def home(self, article_id: str) -> int:
+        from service.runtime.dedup import partition_of
+
+        return partition_of(article_id, self.partitions)
+
+    def split(self, probe: Probe) -> dict[int, list[str]]:
+        from service.runtime.dedup import partition_of
+
         parts: dict[int, list[str]] = defaultdict(list)
         for key in probe.keys:
-            parts[partition_of(key, partitions)].append(key)
+            parts[partition_of(key, self.partitions)].append(key)
         return parts
 
-    def fresh() -> tuple[list[BandStore], list[Gatherer]]:
+    def fresh(self) -> tuple[list[BandStore], list[Gatherer]]:
         return (
-            [BandStore(CFG) for _ in range(partitions)],
-            [Gatherer(CFG, verdicts=recorded) for p in range(partitions)],
+            [BandStore(CFG) for _ in range(self.partitions)],
+            [Gatherer(CFG, verdicts=self.recorded) for _ in range(self.partitions)],
         )
 
-    bands, gathers = fresh()
-    for r in records:
-        probe = make_probe(tagged(r), CFG)
-        scattered[probe.me.id] = probe
-        parts = split(probe)
-        gathers[partition_of(probe.me.id, partitions)].expect(probe, parts)
+    def scatter(self, record: dict[str, Any]) -> None:
+        probe = make_probe(tagged(record), CFG)
+        self.scattered[probe.me.id] = probe
+        parts = self.split(probe)
+        self.gathers[self.home(probe.me.id)].expect(probe, parts)
         for q, keys in parts.items():
-            queues[("band", q)].append((probe.me, keys))
-    total = sum(len(v) for v in queues.values())
-    crash_at = sorted(rng.sample(range(total // 4, total), crashes))
-    delivered = 0
-    while any(queues.values()):
-        if crash_at and delivered == crash_at[0]:
-            crash_at.pop(0)
-            bands, gathers = fresh()
-            for q, probes in taken.items():
-                for me, keys in sorted(probes, key=lambda p: p[0].order):
-                    bands[q].restore(me, keys)
-            for article_id, probe in scattered.items():
-                v = recorded.get(article_id)
-                parts = split(probe)
-                home = gathers[partition_of(article_id, partitions)]
-                home.restore(probe, parts, None if v is None else Verdict.load(v))
-                if v is None:
-                    for q, keys in parts.items():
-                        queues[("band", q)].append((probe.me, keys))
-        delivered += 1
-        kind, q = rng.choice([k for k, v in queues.items() if v])
-        item = queues[(kind, q)].pop(0)
+            self.queues[("band", q)].append((probe.me, keys))
+
+    def crash(self) -> None:
+        self.bands, self.gathers = self.fresh()
+        for q, probes in self.taken.items():
+            for me, keys in sorted(probes, key=lambda p: p[0].order):
+                self.bands[q].restore(me, keys)
+        for article_id, probe in self.scattered.items():
+            v = self.recorded.get(article_id)
+            parts = self.split(probe)
+            self.gathers[self.home(article_id)].restore(
+                probe, parts, None if v is None else Verdict.load(v))
+            if v is None:
+                for q, keys in parts.items():
+                    self.queues[("band", q)].append((probe.me, keys))
+
+    def deliver(self, kind: str, q: int) -> None:
+        item = self.queues[(kind, q)].pop(0)
         if kind == "band":
             me, keys = item
-            offer = bands[q].offer(me, keys)
+            offer = self.bands[q].offer(me, keys)
             if offer.inserted:
-                taken[q].append((me, keys))
-            queues[("gather", partition_of(me.id, partitions))].append(("a", me.id, q, offer))
+                self.taken[q].append((me, keys))
+            self.queues[("gather", self.home(me.id))].append(("a", me.id, q, offer))
             for later in offer.later:
-                queues[("gather", partition_of(later.id, partitions))].append(
-                    ("l", later.id, me)
-                )
+                self.queues[("gather", self.home(later.id))].append(("l", later.id, me))
+        elif item[0] == "a":
+            verdict = self.gathers[q].answer(item[1], item[2], item[3].earlier)
+            if verdict is not None:
+                self.verdicts[item[1]] = verdict.dedup()
         else:
-            if item[0] == "a":
-                verdict = gathers[q].answer(item[1], item[2], item[3].earlier)
-                if verdict is not None:
-                    verdicts[item[1]] = verdict.dedup()
-            else:
-                correction = gathers[q].late(item[1], item[2])
-                if correction is not None:
-                    assert item[1] in verdicts
-                    verdicts[item[1]] = correction.verdict.dedup()
-    assert {k: Verdict.load(v).dedup() for k, v in recorded.items()} == verdicts
-    return verdicts
+            correction = self.gathers[q].late(item[1], item[2])
+            if correction is not None:
+                assert item[1] in self.verdicts
+                self.verdicts[item[1]] = correction.verdict.dedup()
+
+
+def simulate(
+    records: list[dict[str, Any]], partitions: int, seed: int, crashes: int = 0
+) -> dict[str, Dedup]:
+    """Run a `Simulation` of `records` to the end, crashing `crashes` times at random."""
+    rng = random.Random(seed)
+    sim = Simulation(partitions)
+    for record in records:
+        sim.scatter(record)
+    total = sum(len(v) for v in sim.queues.values())
+    crash_at = sorted(rng.sample(range(total // 4, total), crashes))
+    delivered = 0
+    while any(sim.queues.values()):
+        if crash_at and delivered == crash_at[0]:
+            crash_at.pop(0)
+            sim.crash()
+        delivered += 1
+        sim.deliver(*rng.choice([k for k, v in sim.queues.items() if v]))
+    assert {k: Verdict.load(v).dedup() for k, v in sim.recorded.items()} == sim.verdicts
+    return sim.verdicts
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
