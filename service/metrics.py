@@ -207,14 +207,16 @@ SOURCE_LABEL = BoundedLabel(50)
 _LAG_SERIES: set[tuple[str, str]] = set()
 
 
-def record_consumer_lag(consumer: Any, topics: Collection[str]) -> None:
-    """Set the lag of the assigned partitions of `topics`, the worker's input topics.
+def record_consumer_lag(
+    consumer: Any, committed: Mapping[Any, int | None], topics: Collection[str]
+) -> None:
+    """Set the lag of the assigned partitions of `topics`, the worker's input topics,
+    from their highwaters and the `committed` offsets.
 
     Changelog and assignor partitions are assigned to the consumer too, but the worker
     writes them and never commits them, so their "lag" grows forever; they are skipped.
     Series of partitions no longer assigned are removed, so a rebalance leaves no stale lag.
     """
-    committed: Mapping[Any, int | None] = getattr(consumer, "_committed_offset", {})
     current: set[tuple[str, str]] = set()
     for tp in consumer.assignment():
         if tp.topic not in topics:

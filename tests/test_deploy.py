@@ -345,9 +345,8 @@ def test_promtool_rule_tests_catch_a_broken_threshold(
 class _Consumer:
     """Just the two consumer calls `record_consumer_lag` makes."""
 
-    def __init__(self, highwater: dict[Any, int], committed: dict[Any, int]) -> None:
+    def __init__(self, highwater: dict[Any, int]) -> None:
         self._highwater = highwater
-        self._committed_offset = committed
 
     def assignment(self) -> set[Any]:
         return set(self._highwater)
@@ -365,9 +364,9 @@ def test_record_consumer_lag_skips_changelogs_and_drops_revoked_partitions() -> 
         )
 
     raw0, raw1, log = TP("x.raw", 0), TP("x.raw", 1), TP("app-dedup-docs-changelog", 0)
-    consumer = _Consumer({raw0: 50, raw1: 7, log: 900}, {raw0: 20})
-    metrics.record_consumer_lag(consumer, {"x.raw", "x.tagged"})
+    consumer = _Consumer({raw0: 50, raw1: 7, log: 900})
+    metrics.record_consumer_lag(consumer, {raw0: 20}, {"x.raw", "x.tagged"})
     assert (lag("x.raw", 0), lag("x.raw", 1)) == (30.0, 7.0)
     assert lag("app-dedup-docs-changelog", 0) is None
-    metrics.record_consumer_lag(_Consumer({raw1: 9}, {raw1: 9}), {"x.raw"})
+    metrics.record_consumer_lag(_Consumer({raw1: 9}), {raw1: 9}, {"x.raw"})
     assert (lag("x.raw", 0), lag("x.raw", 1)) == (None, 0.0)

@@ -19,6 +19,7 @@ from faust.types import EventT
 from service import metrics
 from service.models import Article, Origin, Rejected, TaggedArticle
 from service.pipeline import Pipeline, Routed, dump
+from service.runtime import faust_compat
 from service.runtime.app import Topics
 from service.runtime.commits import CommitGate, OffsetGuard
 from service.runtime.tables import know_changelog_partitions
@@ -72,7 +73,8 @@ def register_agents(
 
     @app.timer(5.0)
     async def report_lag() -> None:
-        metrics.record_consumer_lag(app.consumer, inputs)
+        consumer = app.consumer
+        metrics.record_consumer_lag(consumer, faust_compat.committed_offsets(consumer), inputs)
 
 
 async def _batches(

@@ -10,7 +10,7 @@ from typing import Any
 import faust
 from faust.transport.consumer import TransactionManager
 
-from service.runtime import compat  # noqa: F401 - faust patches, applied on import
+from service.runtime import faust_compat  # faust patches, applied on import
 from service.runtime.commits import CommitGate
 from service.runtime.security import faust_credentials
 from service.settings import Settings
@@ -94,9 +94,7 @@ class WorkerTransaction(TransactionManager):
                 gate.committed(finished)
                 # faust keeps its own view of what was committed (read by its gap logic
                 # and by our stall check); it updates it from this very dict afterwards.
-                consumer_view = getattr(self.app.consumer, "_committed_offset", None)
-                if consumer_view is not None:
-                    consumer_view.update(finished)
+                faust_compat.committed_offsets(self.app.consumer).update(finished)
                 if isinstance(offsets, dict):
                     offsets.update(finished)
             else:
@@ -168,11 +166,12 @@ def make_app(settings: Settings, **overrides: Any) -> faust.App:
         # metadata. aiokafka refreshes only the topics it tracks (those it sent to), so a
         # refresh (a missing topic forces many) before a table's first write drops its
         # changelog and the write fails with TypeError. Track them all from the start.
-        producer = app.producer
-        await producer.maybe_start()
-        client = producer._ensure_producer().client  # type: ignore[attr-defined]
+        await app.producer.maybe_start()
+        producer = faust_compat.kafka_producer(app)
+        if producer is None:
+            return
         for table in app.tables.values():
-            await client.add_topic(table.changelog_topic.get_topic_name())
+            await producer.client.add_topic(table.changelog_topic.get_topic_name())
 
     return app
 

@@ -29,6 +29,7 @@ from faust.types import TP, EventT
 from faust.types.tuples import ack_lock
 
 from service import metrics
+from service.runtime import faust_compat
 from service.runtime.security import aiokafka_kwargs
 from service.settings import Settings
 
@@ -240,24 +241,11 @@ class OffsetGuard:
         its commit stopped before the first of them for good. Under exactly_once that
         is a wedge (the transaction never commits, read_committed sees nothing more);
         under at_least_once a restart repeats everything since. Call once the batch
-        holding them is done. Private faust state: consumer._acked and _acked_index
-        (faust-streaming 0.15.x, transport/consumer.py `ack`)."""
-        consumer = self.app.consumer
-        acked = getattr(consumer, "_acked", None)
-        index = getattr(consumer, "_acked_index", None)
-        if acked is None or index is None:
-            return  # faust's test context: no Kafka consumer
-        with ack_lock:
-            for event in events:
-                if not isinstance(event, _ReadEvent):
-                    continue
-                tp, offset = event.message.tp, event.message.offset
-                committed = consumer._committed_offset.get(tp)
-                if offset in index[tp] or (committed is not None and offset < committed):
-                    continue
-                index[tp].add(offset)
-                acked[tp].append(offset)
-                consumer._n_acked += 1
+        holding them is done (faust_compat.acknowledge)."""
+        read = [(e.message.tp, e.message.offset) for e in events if isinstance(e, _ReadEvent)]
+        if read:
+            with ack_lock:
+                faust_compat.acknowledge(self.app.consumer, read)
 
     async def tail(self, topics: Iterable[str]) -> list[EventT]:
         """What faust skipped at the end of a partition, where no later record shows the
@@ -273,7 +261,7 @@ class OffsetGuard:
         ):
             return []  # Tables first: nothing may be processed before they are restored
         consumer = app.consumer
-        committed = getattr(consumer, "_committed_offset", {})  # faust: no public reader
+        committed = faust_compat.committed_offsets(consumer)
         names, now = set(topics), time.monotonic()
         found: list[EventT] = []
         for tp in consumer.assignment():

@@ -6,9 +6,9 @@ import asyncio
 import weakref
 
 import faust
-from aiokafka import AIOKafkaProducer
 from faust.types import AppT, TableT
 
+from service.runtime import faust_compat
 from service.settings import Settings
 
 _KNOWING: weakref.WeakKeyDictionary[AppT, asyncio.Lock] = weakref.WeakKeyDictionary()
@@ -26,8 +26,8 @@ async def know_changelog_partitions(app: AppT) -> None:
     if app in _KNOWN:
         return
     async with _KNOWING.setdefault(app, asyncio.Lock()):
-        producer = getattr(app.producer, "_producer", None)  # faust has no public accessor
-        if app in _KNOWN or not isinstance(producer, AIOKafkaProducer):
+        producer = faust_compat.kafka_producer(app)
+        if app in _KNOWN or producer is None:
             return  # done already, or faust's test context, which has no Kafka
         for table in list(app.tables.values()):
             # Tracked, not just fetched: the producer's metadata refreshes ask only for

@@ -9,6 +9,7 @@ from prometheus_client import generate_latest
 
 from service import metrics
 from service.pipeline import Pipeline
+from service.runtime import faust_compat
 from service.runtime.admin import ensure_topics
 from service.runtime.agents import register_agents, stalled_topics
 from service.runtime.app import Topics, make_app, make_topics
@@ -38,8 +39,7 @@ class Service:
 
     def stalled_for(self) -> float:
         """How long processed input has waited for its commit (see CommitGate)."""
-        committed = getattr(self.app.consumer, "_committed_offset", None)  # faust: private
-        return self.gate.stalled_for(committed) if committed is not None else 0.0
+        return self.gate.stalled_for(faust_compat.committed_offsets(self.app.consumer))
 
     def state(self) -> str:
         """Why the worker is not ready, or "ready": what /readyz says, so an operator (and

@@ -6,7 +6,7 @@ from typing import Any
 
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
-from service.runtime import compat
+from service.runtime import faust_compat as compat
 
 
 class _Consumer:
@@ -66,3 +66,32 @@ def test_table_recovery_waits_less_for_a_changelog_record(monkeypatch: Any) -> N
     assert asyncio.run(run()) == [7, 7]
     assert asked == [compat.RECOVERY_IDLE_SECONDS, 90.0]
     assert faust_recovery.asyncio.Event is asyncio.Event
+
+
+def test_private_faust_state_is_touched_only_here() -> None:
+    """No other module reads a private attribute of someone else's object (`x._name`,
+    or getattr(x, "_name")): faust_compat is the one list of what we depend on."""
+    import ast
+    from pathlib import Path
+
+    root = Path(compat.__file__).parents[1]
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        if path.name == "faust_compat.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            name = None
+            if isinstance(node, ast.Attribute) and node.attr.startswith("_") \
+                    and not node.attr.startswith("__"):
+                owner = node.value
+                if not (isinstance(owner, ast.Name) and owner.id in ("self", "cls")):
+                    name = node.attr
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+                    and node.func.id == "getattr" and len(node.args) >= 2 \
+                    and isinstance(node.args[1], ast.Constant) \
+                    and str(node.args[1].value).startswith("_"):
+                name = str(node.args[1].value)
+            if name is not None:
+                line = getattr(node, "lineno", 0)
+                found.append(f"{path.relative_to(root.parent)}:{line} {name}")
+    assert not found, found

@@ -1,0 +1,134 @@
+"""Every use of faust-streaming's and aiokafka's private state, in one place.
+
+Written against faust-streaming 0.15.3 and aiokafka 0.14 (pinned in pyproject.toml);
+each entry names what it works around and where upstream. The patches are applied once,
+on import (service/runtime/app.py imports this module); the accessors are read by the
+agents, the commit gate and the worker's readiness.
+
+Patches:
+- `_highwaters_from_the_broker`: table recovery under exactly_once took its highwaters
+  from a fetch that had not happened yet, and recovered empty Tables.
+- `_recovery_asyncio`: table recovery under exactly_once waited 10 s for a transaction
+  marker that is never delivered.
+
+Accessors of private state (no public reader exists):
+- `committed_offsets`: faust's view of what was committed (`Consumer._committed_offset`).
+- `acknowledge`: records faust never handed out, entered into its ack bookkeeping
+  (`Consumer._acked`, `_acked_index`, `_n_acked`).
+- `kafka_producer`: the aiokafka producer under faust's (`Producer._producer`).
+
+The offset guard (service/runtime/commits.py) works around faust losing fetched records
+between its fetcher and a stream at start-ups and rebalances (docs/RELIABILITY.md, "No
+input offset is skipped"); its root cause is not found, and it touches no private state
+beyond `acknowledge` here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import types
+from collections.abc import Awaitable, Iterable, Mapping, MutableMapping
+from typing import Any, TypeVar
+
+from aiokafka import AIOKafkaProducer
+from faust.tables import recovery as faust_recovery
+from faust.transport.drivers import aiokafka as faust_aiokafka
+
+T = TypeVar("T")
+
+# How long table recovery waits with no changelog record before it looks for an
+# aborted or committed transaction's marker at the end (faust: 5 s, twice).
+RECOVERY_IDLE_SECONDS = 1.0
+# The literal timeout of faust's changelog read in `Recovery._slurp_changelogs`.
+_FAUST_RECOVERY_IDLE_SECONDS = 5.0
+
+_APPLIED = False
+
+
+async def _highwaters_from_the_broker(self: Any, partitions: Iterable[Any]) -> Mapping[Any, int]:
+    """Table recovery's highwaters, asked of the broker.
+
+    Under exactly_once faust takes them from `AIOKafkaConsumer.last_stable_offset(tp)`,
+    which is the LSO seen in the last *fetch* of that partition: None for a changelog
+    partition a fresh worker has not fetched yet, which faust turns into -1 ("nothing to
+    recover"). A restarted worker then started with empty Tables, its dedup state gone
+    (issue 22: "restored 0 after each of its 5 restarts"; with the dedup engine, every
+    article its predecessor left undecided was lost). `end_offsets` sends ListOffsets
+    with the consumer's isolation level, so under read_committed it is the LSO too.
+    Upstream: faust-streaming 0.15.3 transport/drivers/aiokafka.py `_highwaters`; the
+    empty-partition side of the same highwater logic is faust-streaming/faust#597."""
+    consumer = self._ensure_consumer()
+    offsets: Mapping[Any, int] = await consumer.end_offsets(list(partitions))
+    return offsets
+
+
+async def _wait_for_changelog(awaitable: Awaitable[T], timeout: float | None) -> T:
+    if timeout == _FAUST_RECOVERY_IDLE_SECONDS:
+        timeout = RECOVERY_IDLE_SECONDS
+    return await asyncio.wait_for(awaitable, timeout)
+
+
+def _recovery_asyncio() -> types.ModuleType:
+    """faust's `tables.recovery` module sees this instead of `asyncio`: the same module,
+    but a shorter wait for the next changelog record.
+
+    Under exactly_once every changelog partition ends with a transaction marker, which a
+    consumer never receives, so the last offset recovery waits for never comes. faust
+    notices only after two consecutive 5 s waits with no record (`detect_aborted_tx`:
+    the consumer's position has passed the highwater), and a worker restarted after a
+    kill sat in recovery for 10 s with nothing left to read (issue 22: ready 16 s after
+    the kill). Two empty waits of `RECOVERY_IDLE_SECONDS` keep faust's guard against a
+    record still on its way from the fetcher. Upstream: faust-streaming 0.15.3
+    tables/recovery.py `_slurp_changelogs`, `asyncio.wait_for(..., timeout=5.0)`; the
+    aborted-transaction check came with the fix of faust-streaming/faust#47 (recovery
+    hung under exactly_once)."""
+    proxy = types.ModuleType("asyncio")
+    proxy.__dict__.update(asyncio.__dict__)
+    proxy.__dict__["wait_for"] = _wait_for_changelog
+    return proxy
+
+
+def committed_offsets(consumer: Any) -> MutableMapping[Any, int]:
+    """faust's own view of the committed offset per partition, read by its gap logic
+    (`Consumer._new_offset`) and by our stall check; updated in place by our commits.
+    Empty for a consumer without one (faust's test context)."""
+    view = getattr(consumer, "_committed_offset", None)
+    return view if view is not None else {}
+
+
+def acknowledge(consumer: Any, done: Iterable[tuple[Any, int]]) -> None:
+    """Enter (partition, offset) pairs faust never handed out into its ack bookkeeping,
+    so that its commit moves past them (faust-streaming 0.15.3 transport/consumer.py
+    `Consumer.ack`, which takes a faust Message). Offsets already acked or below the
+    commit are left alone; without a Kafka consumer (test context) nothing happens."""
+    acked = getattr(consumer, "_acked", None)
+    index = getattr(consumer, "_acked_index", None)
+    if acked is None or index is None:
+        return
+    committed = committed_offsets(consumer)
+    for tp, offset in done:
+        below = committed.get(tp)
+        if offset in index[tp] or (below is not None and offset < below):
+            continue
+        index[tp].add(offset)
+        acked[tp].append(offset)
+        consumer._n_acked += 1
+
+
+def kafka_producer(app: Any) -> AIOKafkaProducer | None:
+    """The aiokafka producer inside faust's, once started; None before, and in faust's
+    test context (faust-streaming 0.15.3 transport/drivers/aiokafka.py `Producer._producer`)."""
+    producer = getattr(app.producer, "_producer", None)
+    return producer if isinstance(producer, AIOKafkaProducer) else None
+
+
+def apply() -> None:
+    global _APPLIED
+    if _APPLIED:
+        return
+    faust_aiokafka.AIOKafkaConsumerThread._highwaters = _highwaters_from_the_broker  # type: ignore[method-assign]
+    faust_recovery.asyncio = _recovery_asyncio()
+    _APPLIED = True
+
+
+apply()
