@@ -424,11 +424,11 @@ class DedupAgents:
             async for events in _batches(stream, settings):
                 envelopes: dict[int, list[Any]] = defaultdict(list)
                 taken: dict[int, list[Any]] = defaultdict(list)
-                first: dict[int, int] = {}
+                first: dict[int, tuple[int, int]] = {}
                 for event in events:
                     started = time.perf_counter()
                     q = event.message.partition
-                    first.setdefault(q, event.message.offset)
+                    first.setdefault(q, (event.message.offset, event.message.generation_id or 0))
                     self._answer(q, _payload(event), envelopes, taken[q])
                     observe(time.perf_counter() - started)
                 self._record_probes(taken, first)
@@ -506,16 +506,24 @@ class DedupAgents:
             for later in offer.later:
                 envelopes[partition_of(later.id, self.n)].append(["l", later.id, me_dump])
 
-    def _record_probes(self, taken: dict[int, list[Any]], first: dict[int, int]) -> None:
+    def _record_probes(
+        self, taken: dict[int, list[Any]], first: dict[int, tuple[int, int]]
+    ) -> None:
         """One durable record per bands partition per batch: the probes it newly took,
-        keyed by the batch's first offset there (a replayed batch rewrites the same key),
+        keyed by the batch's first offset there and the group generation it was read in,
         salted to hash to that partition; filed under the oldest event time it holds and
         dropped, oldest first, past the partition's share of `max_entries` (as the band
-        store drops its probes)."""
+        store drops its probes).
+
+        A batch replayed in the same generation rewrites its key. The generation keeps a
+        worker that lost the partition (paused past its session: a zombie) from
+        overwriting what the new owner recorded for the same offsets when its delayed
+        writes land; a restore takes the union, and probes held twice count once."""
         for q, probes in taken.items():
             if not probes:
                 continue
-            key = salt(f"p{q}:{first[q]}", q, self.n)
+            offset, generation = first[q]
+            key = salt(f"p{q}:{offset}:{generation}", q, self.n)
             self.probes[key] = probes
             oldest = min(me[0] for me, _ in probes)
             journal = self._journal("b", q)
