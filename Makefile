@@ -22,18 +22,18 @@ demo: $(STAMP) kafka-fetch
 
 ## test: lint, types, unit tests and integration tests on a real broker
 test: $(STAMP) kafka-fetch
-	$(BIN)/ruff check service tests bench
+	$(BIN)/ruff check service tests bench support
 	$(BIN)/mypy
 	bash scripts/prometheus.sh
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 ## test-fast: ruff and the unit suite only (no broker, no subprocess), under a minute
 test-fast: $(STAMP)
-	$(BIN)/ruff check service tests bench
+	$(BIN)/ruff check service tests bench support
 	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not integration and not subprocess"
 
 lint: $(STAMP)
-	$(BIN)/ruff check service tests bench
+	$(BIN)/ruff check service tests bench support
 	$(BIN)/mypy
 
 ## soak: fault soak counted from outside (librdkafka, read_committed); writes

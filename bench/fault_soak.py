@@ -4,7 +4,7 @@
     python -m bench.fault_soak --runs 2 --stops 1 --brokers 1 --recoveries 1 --rebalances 1
     python -m bench.fault_soak --env NEWSFLOW_DEDUP__THRESHOLD=0.8 --write
 
-On a broker of its own (so it may SIGKILL it), it runs tests/outside.py scenarios one
+On a broker of its own (so it may SIGKILL it), it runs support/outside.py scenarios one
 after the other, each on fresh topics and a fresh consumer group:
 
 * `none` (`--baseline`): no faults, the checker's control: it must find nothing;
@@ -50,8 +50,8 @@ import time
 from pathlib import Path
 
 from bench.common import ROOT, machine_line, table
-from tests.kafka import Broker, start_broker
-from tests.outside import STALL_BOUND_SECONDS, FaultPlan, Report, Scenario, run_scenario
+from support.kafka import Broker, start_broker
+from support.outside import STALL_BOUND_SECONDS, FaultPlan, Report, Scenario, run_scenario
 
 RESULTS = ROOT / "bench" / "results" / "faults.md"
 HEADERS = (

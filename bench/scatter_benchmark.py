@@ -151,7 +151,7 @@ async def changelog_records(bootstrap: str, app_id: str) -> dict[str, int]:
 
 def gather_latency(text: str) -> float | None:
     """Mean scatter-to-verdict latency (seconds) from one worker's /metrics."""
-    from tests.kafka import metric_value
+    from support.kafka import metric_value
 
     name = "newsflow_stage_duration_seconds"
     total = metric_value(text, f"{name}_sum", stage="dedup_gather")
@@ -202,7 +202,14 @@ def workers_run(
     bootstrap: str, values: list[bytes], workers: int, log_dir: Path, cap: float | None
 ) -> dict[str, Any]:
     from service.runtime.tail import read_topics
-    from tests.kafka import WorkerProcess, free_port, http_get, isolated_env, produce, settings_from
+    from support.kafka import (
+        WorkerProcess,
+        free_port,
+        http_get,
+        isolated_env,
+        produce,
+        settings_from,
+    )
 
     env = isolated_env(bootstrap,
                        NEWSFLOW_TOPICS__PARTITIONS="8", NEWSFLOW_TOPICS__TAGGED_PARTITIONS="8")

@@ -5,7 +5,7 @@
     python -m bench.stream_benchmark --variants noop,newsflow,newsflow+NEWSFLOW_BATCH_SIZE=64
 
 For each worker variant, in one run and on one broker: start the worker as a real
-subprocess (`python -m service worker`, env as tests/kafka.py isolated_env, log level
+subprocess (`python -m service worker`, env as support/kafka.py isolated_env, log level
 WARNING), wait for /readyz, then
   * throughput: produce a backlog of N synthetic text articles as fast as the client
     goes and count outputs; rate = outputs / (last arrival - first arrival). Repeated
@@ -44,7 +44,7 @@ from bench.common import (
 )
 from service.runtime.admin import ensure_topics
 from service.settings import Settings
-from tests.kafka import Broker, WorkerProcess, free_port, isolated_env, settings_from
+from support.kafka import Broker, WorkerProcess, free_port, isolated_env, settings_from
 
 VARIANT_ARGS: dict[str, list[str]] = {
     "newsflow": ["service", "worker"],

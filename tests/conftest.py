@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.kafka import Broker
+from support.kafka import Broker
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"

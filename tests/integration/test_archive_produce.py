@@ -11,8 +11,8 @@ import pytest
 
 from service.runtime.tail import read_topics
 from service.sources import warc_article_id
+from support.kafka import isolated_env, settings_from
 from tests.conftest import NewsflowCli
-from tests.kafka import isolated_env, settings_from
 from tests.test_sources import synthetic_pages, write_warc
 
 pytestmark = pytest.mark.integration

@@ -13,8 +13,8 @@ import orjson
 import pytest
 
 from service.batch import process_file
+from support.kafka import WorkerProcess, isolated_env, produce, settings_from, wait_outputs
 from tests.integration.test_dedup_modes import PARTITIONED, batch_settings, inputs
-from tests.kafka import WorkerProcess, isolated_env, produce, settings_from, wait_outputs
 
 pytestmark = pytest.mark.integration
 

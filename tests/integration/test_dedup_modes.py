@@ -20,7 +20,7 @@ from service.pipeline import Pipeline
 from service.runtime.tail import Received
 from service.settings import CleanConfig, DedupConfig, Settings
 from service.stages.dedup import reference_verdicts
-from tests.kafka import (
+from support.kafka import (
     WorkerProcess,
     collect,
     free_port,

@@ -20,7 +20,7 @@ import orjson
 import pytest
 
 from service.runtime.tail import Received
-from tests.kafka import (
+from support.kafka import (
     WorkerProcess,
     collect,
     isolated_env,

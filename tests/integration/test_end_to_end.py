@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from service.batch import process_file
-from tests.kafka import (
+from support.kafka import (
     WorkerProcess,
     collect,
     isolated_env,

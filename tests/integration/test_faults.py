@@ -20,7 +20,7 @@ import pytest
 
 from service.runtime.agents import PUBLISH_TIMEOUT_SECONDS
 from service.runtime.tail import Received
-from tests.kafka import (
+from support.kafka import (
     Broker,
     WorkerProcess,
     collect,

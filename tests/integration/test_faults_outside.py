@@ -4,7 +4,7 @@ One `newsflow worker` (exactly_once, session timeout 6 s) takes real AG News ite
 with exact and near re-sends from an idempotent librdkafka producer at 15/s, while its
 process group is SIGKILLed and restarted at 3 seeded random moments. Then every output
 topic is read from the start by librdkafka with read_committed and compared, id by id,
-with `newsflow process` on the same input (tests/outside.py holds the rules).
+with `newsflow process` on the same input (support/outside.py holds the rules).
 
 NEWSFLOW_FAULT_SEED picks other fault times and copies; NEWSFLOW_FAULT_ENV adds worker
 and batch settings (`KEY=VALUE,KEY=VALUE`), e.g. NEWSFLOW_LOG_LEVEL=INFO.
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.outside import STALL_BOUND_SECONDS, FaultPlan, Scenario, ag_news_rows, run_scenario
+from support.outside import STALL_BOUND_SECONDS, FaultPlan, Scenario, ag_news_rows, run_scenario
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,7 @@ from faust.types import TP
 
 from service.runtime.commits import OffsetGuard
 from service.settings import Settings
-from tests.kafka import produce
+from support.kafka import produce
 
 
 def test_a_skipped_range_is_read_back_from_kafka_in_order(kafka_bootstrap: str) -> None:

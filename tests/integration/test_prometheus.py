@@ -28,7 +28,7 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from service.batch import run as run_batch
-from tests.kafka import WorkerProcess, collect, free_port, isolated_env, produce, settings_from
+from support.kafka import WorkerProcess, collect, free_port, isolated_env, produce, settings_from
 from tests.test_deploy import DASHBOARD, PROMETHEUS, SYNTHETIC_SERIES, dashboard_queries, tool
 from tests.test_deploy import metric_names as names_in
 

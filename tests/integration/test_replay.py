@@ -20,8 +20,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 
 from service.settings import Settings
-from tests.conftest import NewsflowCli
-from tests.kafka import (
+from support.kafka import (
     WorkerProcess,
     collect,
     isolated_env,
@@ -31,6 +30,7 @@ from tests.kafka import (
     synthetic_article,
     synthetic_body,
 )
+from tests.conftest import NewsflowCli
 
 pytestmark = pytest.mark.integration
 

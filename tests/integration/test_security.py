@@ -14,8 +14,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from tests.integration.test_faults import articles
-from tests.kafka import (
+from support.kafka import (
     KAFKA_SH,
     WorkerProcess,
     collect,
@@ -29,6 +28,7 @@ from tests.kafka import (
     settings_from,
     start_secure_broker,
 )
+from tests.integration.test_faults import articles
 
 pytestmark = pytest.mark.integration
 

@@ -64,7 +64,7 @@ from typing import Any
 
 import orjson
 
-from tests.kafka import ROOT, Broker, WorkerProcess, free_port, isolated_env, restart_broker
+from support.kafka import ROOT, Broker, WorkerProcess, free_port, isolated_env, restart_broker
 
 AG_NEWS = ROOT.parent / "shared" / "datasets" / "ag_news" / "train-12k.csv.gz"
 STALL_BOUND_SECONDS = 60.0
