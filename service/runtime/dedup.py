@@ -229,6 +229,7 @@ class DedupAgents:
         self._gathers: dict[int, Gatherer] = {}
         self._resending: set[asyncio.Future[None]] = set()
         self._restore_due = False
+        self._generation: int | None = None
         metrics.DEDUP_INDEX_SIZE.set_function(self.size)
         self._register()
         app.on_rebalance_complete.connect(self._on_rebalance_complete)
@@ -268,7 +269,18 @@ class DedupAgents:
         event of a partition): faust sends this signal before its Tables have applied
         what recovery read (`Recovery.on_recovery_completed` runs the tables' callbacks
         after it), and a fresh worker rebuilt from empty tables here, dropping the
-        answers of every article its predecessor had left undecided."""
+        answers of every article its predecessor had left undecided.
+
+        A worker that missed a generation was out of the group (paused past its session:
+        a zombie): another worker owned its partitions meanwhile, so none of its state
+        is kept, even for partitions it holds again."""
+        previous, generation = self._generation, self.app.consumer_generation_id
+        self._generation = generation
+        if previous is not None and generation > previous + 1:
+            logger.warning("dedup: missed a group generation (%s -> %s); rebuilding every "
+                           "partition from its changelog", previous, generation)
+            self._bands.clear()
+            self._gathers.clear()
         bands, gathers = self._assigned()
         for q in set(self._bands) - bands:
             del self._bands[q]

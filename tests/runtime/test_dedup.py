@@ -34,3 +34,35 @@ def test_storage_evictions_are_counted_and_early_ones_logged(
 def test_salted_keys_hash_to_the_partition_they_name() -> None:
     for partition in range(8):
         assert partition_of(salt("p3:120", partition, 8), 8) == partition
+
+
+def test_a_worker_that_missed_a_generation_keeps_no_partition_state(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Kept partitions keep their state across a rebalance, lost ones drop it; but a
+    worker whose generation jumped was out of the group (a zombie, paused past its
+    session) while another owned its partitions, so it rebuilds all of them."""
+    import asyncio
+
+    from service.runtime.worker import Service
+    from service.settings import Settings
+    from service.stages.dedup import BandStore, Gatherer
+
+    dedup = Service(Settings(store="memory://", app_id="newsflow-unit-generations")).dedup
+    monkeypatch.setattr(dedup, "_assigned", lambda: ({0, 1}, {0, 1}))
+
+    def rebalance(generation: int) -> tuple[set[int], set[int]]:
+        dedup.app.consumer_generation_id = generation
+        asyncio.run(dedup._on_rebalance_complete(None, signal=None))
+        return set(dedup._bands), set(dedup._gathers)
+
+    def hold(partitions: set[int]) -> None:
+        for p in partitions:
+            dedup._bands[p] = BandStore(dedup.cfg)
+            dedup._gathers[p] = Gatherer(dedup.cfg)
+
+    hold({0, 1, 2})
+    assert rebalance(4) == ({0, 1}, {0, 1})  # 2 was lost
+    assert rebalance(5) == ({0, 1}, {0, 1})  # the next generation: kept
+    assert rebalance(7) == (set(), set())  # generation 6 went by without it
+    assert dedup._restore_due
