@@ -145,12 +145,20 @@ class CommitGate:
             self._committed.pop(tp, None)
             self._pending.pop(tp, None)
 
-    def stalled_for(self, committed: Mapping[Any, int | None]) -> float:
+    def stalled_for(
+        self, committed: Mapping[Any, int | None], assigned: Iterable[Any] | None = None
+    ) -> float:
         """Seconds since the oldest finished batch that no commit covers yet (0 if none).
 
         `committed` is the consumer's last committed offset per partition, whichever
         guarantee committed it. A worker whose commits stopped (a transaction that never
-        commits) holds processed input back from read_committed consumers: this grows."""
+        commits) holds processed input back from read_committed consumers: this grows.
+        Batches of partitions no longer `assigned` are another worker's to commit: a
+        worker paused past its session kept them, and stayed "stalled" for good."""
+        if assigned is not None:
+            owned = set(assigned)
+            for tp in [tp for tp in self._pending if tp not in owned]:
+                del self._pending[tp]
         oldest: float | None = None
         for tp, queue in list(self._pending.items()):
             upto = committed.get(tp)

@@ -39,7 +39,12 @@ class Service:
 
     def stalled_for(self) -> float:
         """How long processed input has waited for its commit (see CommitGate)."""
-        return self.gate.stalled_for(faust_compat.committed_offsets(self.app.consumer))
+        consumer = self.app.consumer
+        try:
+            assigned = consumer.assignment()
+        except Exception:  # noqa: BLE001 - no consumer yet: nothing processed either
+            return 0.0
+        return self.gate.stalled_for(faust_compat.committed_offsets(consumer), assigned)
 
     def state(self) -> str:
         """Why the worker is not ready, or "ready": what /readyz says, so an operator (and

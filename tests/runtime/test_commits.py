@@ -218,3 +218,18 @@ async def test_stalled_for_measures_the_oldest_batch_no_commit_covers() -> None:
         pass
     gate.forget([TAGGED0])
     assert gate.stalled_for({RAW0: 3, RAW1: 6}) == 0.0, "a revoked partition is not ours"
+
+
+async def test_batches_of_partitions_no_longer_assigned_are_not_a_stall() -> None:
+    """Under at_least_once nothing calls `forget`: a worker paused past its session
+    (SIGSTOP) kept its finished batches of partitions it lost, and read as stalled."""
+    now = [100.0]
+    gate = CommitGate(clock=lambda: now[0])
+    async with gate.batch(events(RAW0, 0)):
+        pass
+    async with gate.batch(events(RAW1, 5)):
+        pass
+    now[0] = 200.0
+    assert gate.stalled_for({}, assigned={RAW0, RAW1}) == 100.0
+    assert gate.stalled_for({RAW0: 1}, assigned={RAW0}) == 0.0, "RAW1 went to another worker"
+    assert gate.stalled_for({}, assigned={RAW0, RAW1}) == 0.0, "and is forgotten"
