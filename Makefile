@@ -22,19 +22,21 @@ demo: $(STAMP) kafka-fetch
 
 ## test: lint, types, unit tests and integration tests on a real broker
 test: $(STAMP) kafka-fetch
-	$(BIN)/ruff check service tests bench support
+	$(BIN)/ruff check service tests bench support examples scripts
 	$(BIN)/mypy
+	$(BIN)/mypy examples/consumer.py scripts/big_warc.py
 	bash scripts/prometheus.sh
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 ## test-fast: ruff and the unit suite only (no broker, no subprocess), under a minute
 test-fast: $(STAMP)
-	$(BIN)/ruff check service tests bench support
+	$(BIN)/ruff check service tests bench support examples scripts
 	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not integration and not subprocess"
 
 lint: $(STAMP)
-	$(BIN)/ruff check service tests bench support
+	$(BIN)/ruff check service tests bench support examples scripts
 	$(BIN)/mypy
+	$(BIN)/mypy examples/consumer.py scripts/big_warc.py
 
 ## soak: fault soak counted from outside (librdkafka, read_committed); writes
 ## bench/results/faults.md. Shorter: make soak SOAK_ARGS="--runs 2 --stops 1 --brokers 1"
