@@ -19,8 +19,16 @@ Accessors of private state (no public reader exists):
 
 The offset guard (service/runtime/commits.py) works around faust losing fetched records
 between its fetcher and a stream at start-ups and rebalances (docs/RELIABILITY.md, "No
-input offset is skipped"); its root cause is not found, and it touches no private state
-beyond `acknowledge` here.
+input offset is skipped"), and touches no private state beyond `acknowledge` here. Where
+they go (faust-streaming 0.15.3): `Stream._py_aiter` (streams.py) turns every event into
+a skipped value, neither acked nor fetched again, when its message's generation is not the
+app's current one or while flow control is suspended (added for faust-streaming/faust#221,
+PR #223); faust counts on its seek to the committed offsets at the end of recovery to
+fetch them again, and `Recovery.on_recovery_completed` resumes the partitions before that
+seek and suspends nothing while it awaits it (the same ordering was fixed in
+`_resume_streams` for faust-streaming/faust#216, PR #217). Which of these loses the
+records we saw skipped is not proven; faust's commit over such a gap is
+faust-streaming/faust#312 and #606.
 """
 
 from __future__ import annotations
