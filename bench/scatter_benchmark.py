@@ -198,18 +198,62 @@ async def idle_latency(bootstrap: str, tagged: str, outputs: list[str], n: int =
         await consumer.stop()
 
 
+async def _timed(settings: Any, bootstrap: str, values: list[bytes]) -> tuple[
+    float, float, Counter[str]
+]:
+    """From the first send to the first verdict of the last article (corrections, which
+    may follow, are counted but not waited for)."""
+    from service.runtime.tail import read_topics
+    from support.kafka import produce
+
+    keys = [v.split(b'"id":"', 1)[1].split(b'"', 1)[0] for v in values]
+    names = [settings.topics.clean, settings.topics.duplicates]
+    seen: Counter[str] = Counter()
+    ids: set[str] = set()
+    started = time.monotonic()
+    await produce(bootstrap, settings.topics.tagged, values, keys=keys, partitions=8)
+    last = started
+    async for r in read_topics(settings, names, min_records=len(values), idle_seconds=5,
+                               timeout_seconds=900):
+        if r.value.get("correction"):
+            seen["corrections"] += 1
+            continue
+        seen[r.value["dedup"]["status"]] += 1
+        if r.value["id"] not in ids:
+            ids.add(r.value["id"])
+            last = time.monotonic()
+    seen["distinct ids"] = len(ids)
+    return started, last, seen
+
+
+def _start_workers(env: dict[str, str], workers: int, label: str, run: str,
+                   log_dir: Path, cap: float | None) -> tuple[list[Any], list[CpuCap]]:
+    """Start the workers, each under its CPU cap, and wait until the group has settled
+    (all ready a few times running)."""
+    from support.kafka import WorkerProcess, free_port
+
+    procs, caps = [], []
+    for i in range(workers):
+        proc = WorkerProcess(dict(env, NEWSFLOW_WEB_PORT=str(free_port())),
+                             log_dir / f"{label}-{i}.log").start()
+        procs.append(proc)
+        if cap:
+            caps.append(CpuCap(f"newsflow-bench-{run}-{i}", cap))
+            assert proc.process is not None
+            caps[-1].add(proc.process.pid)
+    for p in procs:
+        p.wait_ready(180)
+    for _ in range(3):
+        time.sleep(2)
+        for p in procs:
+            p.wait_ready(120)
+    return procs, caps
+
+
 def workers_run(
     bootstrap: str, values: list[bytes], workers: int, log_dir: Path, cap: float | None
 ) -> dict[str, Any]:
-    from service.runtime.tail import read_topics
-    from support.kafka import (
-        WorkerProcess,
-        free_port,
-        http_get,
-        isolated_env,
-        produce,
-        settings_from,
-    )
+    from support.kafka import http_get, isolated_env, settings_from
 
     env = isolated_env(bootstrap,
                        NEWSFLOW_TOPICS__PARTITIONS="8", NEWSFLOW_TOPICS__TAGGED_PARTITIONS="8")
@@ -218,48 +262,14 @@ def workers_run(
     settings = settings_from(env)
     count = len(values)
     label = f"w{workers}-{'cap' + str(cap) if cap else 'uncapped'}-{run}"
-    procs, caps = [], []
+    procs: list[Any] = []
+    caps: list[CpuCap] = []
     try:
-        for i in range(workers):
-            e = dict(env, NEWSFLOW_WEB_PORT=str(free_port()))
-            proc = WorkerProcess(e, log_dir / f"{label}-{i}.log").start()
-            procs.append(proc)
-            if cap:
-                caps.append(CpuCap(f"newsflow-bench-{run}-{i}", cap))
-                assert proc.process is not None
-                caps[-1].add(proc.process.pid)
-        for p in procs:
-            p.wait_ready(180)
-        for _ in range(3):  # the group is settled once all are ready a few times running
-            time.sleep(2)
-            for p in procs:
-                p.wait_ready(120)
-        keys = [v.split(b'"id":"', 1)[1].split(b'"', 1)[0] for v in values]
+        procs, caps = _start_workers(env, workers, label, run, log_dir, cap)
         names = [settings.topics.clean, settings.topics.duplicates]
-
-        async def timed() -> tuple[float, float, Counter[str]]:
-            """From the first send to the first verdict of the last article (corrections,
-            which may follow, are counted but not waited for)."""
-            seen: Counter[str] = Counter()
-            ids: set[str] = set()
-            started = time.monotonic()
-            await produce(bootstrap, settings.topics.tagged, values, keys=keys, partitions=8)
-            last = started
-            async for r in read_topics(settings, names, min_records=count, idle_seconds=5,
-                                       timeout_seconds=900):
-                if r.value.get("correction"):
-                    seen["corrections"] += 1
-                    continue
-                seen[r.value["dedup"]["status"]] += 1
-                if r.value["id"] not in ids:
-                    ids.add(r.value["id"])
-                    last = time.monotonic()
-            seen["distinct ids"] = len(ids)
-            return started, last, seen
-
         pids = [p.process.pid for p in procs if p.process is not None]
         cpu_before = sum(cpu_seconds(pid) for pid in pids)
-        started, last, seen = asyncio.run(timed())
+        started, last, seen = asyncio.run(_timed(settings, bootstrap, values))
         cpu = sum(cpu_seconds(pid) for pid in pids) - cpu_before
         latencies = [gather_latency(http_get(f"http://127.0.0.1:{p.web_port}/metrics")[1])
                      for p in procs]
