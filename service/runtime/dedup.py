@@ -54,15 +54,9 @@ from service import metrics
 from service.errors import ProcessingFailed, SchemaViolation
 from service.models import Article, TaggedArticle, utcnow
 from service.pipeline import Pipeline, Routed, corrected
-from service.runtime.agents import (
-    _OUTBOX,
-    _batches,
-    _deliver,
-    _payload,
-    _publish,
-    origin_of,
-)
+from service.runtime.agents import _batches, _payload, origin_of
 from service.runtime.app import Topics
+from service.runtime.delivery import Delivery
 from service.runtime.tables import changelogs_delivered
 from service.settings import Settings
 from service.stages.dedup import (
@@ -200,8 +194,10 @@ def make_partitioned_tables(app: faust.App, settings: Settings) -> dict[str, Tab
 class DedupAgents:
     """The scatter, band and decide agents with their topics and tables."""
 
-    def __init__(self, app: faust.App, topics: Topics, pipeline: Pipeline, settings: Settings):
+    def __init__(self, app: faust.App, topics: Topics, pipeline: Pipeline, settings: Settings,
+                 delivery: Delivery):
         self.app = app
+        self.delivery = delivery
         self.topics = topics
         self.pipeline = pipeline
         self.settings = settings
@@ -367,7 +363,7 @@ class DedupAgents:
         # A task copies its creator's context: spawned inside a batch (a partition
         # restored on its first event), its sends would join that batch's Outbox while
         # the batch settles it. These belong to no batch.
-        _OUTBOX.set(None)
+        self.delivery.outside_batch()
         await self._send_all(self.bands_topic, "p", envelopes)
 
     def _new_gatherer(self, partition: int) -> Gatherer:
@@ -417,7 +413,7 @@ class DedupAgents:
         @app.agent(self.topics.tagged, name="newsflow.dedup.scatter")
         async def scatter(stream: faust.StreamT[bytes]) -> None:
             observe = metrics.STAGE_LATENCY.labels("dedup_scatter").observe
-            async for events in _batches(stream, settings):
+            async for events in _batches(stream, settings, self.delivery):
                 envelopes: dict[int, list[Any]] = defaultdict(list)
                 for event in events:
                     started = time.perf_counter()
@@ -433,7 +429,7 @@ class DedupAgents:
         @app.agent(self.bands_topic, name="newsflow.dedup.bands")
         async def bands(stream: faust.StreamT[bytes]) -> None:
             observe = metrics.STAGE_LATENCY.labels("dedup_bands").observe
-            async for events in _batches(stream, settings):
+            async for events in _batches(stream, settings, self.delivery):
                 envelopes: dict[int, list[Any]] = defaultdict(list)
                 taken: dict[int, list[Any]] = defaultdict(list)
                 first: dict[int, tuple[int, int]] = {}
@@ -453,7 +449,7 @@ class DedupAgents:
 
         @app.agent(self.answers_topic, name="newsflow.dedup.decide")
         async def decide(stream: faust.StreamT[bytes]) -> None:
-            async for events in _batches(stream, settings):
+            async for events in _batches(stream, settings, self.delivery):
                 for event in events:
                     await self._decide(event.message.partition, _payload(event))
                 self._flush()
@@ -464,7 +460,7 @@ class DedupAgents:
     ) -> None:
         for partition, items in sorted(envelopes.items()):
             value = orjson.dumps({field: items})
-            await _deliver(topic, b"batch", value, None, partition)
+            await self.delivery.deliver(topic, b"batch", value, None, partition)
 
     async def _scatter_one(self, event: Any, envelopes: dict[int, list[Any]]) -> None:
         payload, origin = _payload(event), origin_of(event)
@@ -473,13 +469,13 @@ class DedupAgents:
             article = TaggedArticle.model_validate_json(payload)
         except ValidationError as exc:
             rejected = self.pipeline.reject(payload, origin, SchemaViolation(str(exc)))
-            await _publish(self.topics, self.pipeline.route_rejected(rejected), timestamp, "dedup")
+            await self._publish(self.pipeline.route_rejected(rejected), timestamp)
             return
         home = partition_of(article.id, self.n)
         gather = self.gatherer(home)
         prior = gather.decided(article.id)
         if prior is not None:  # a replay: the verdict never changes
-            await _publish(self.topics, self._routed(article, prior), timestamp, "dedup")
+            await self._publish(self._routed(article, prior), timestamp)
             return
         try:
             # The raw record's timestamp stands in for a missing fetched_at (and caps a
@@ -489,7 +485,7 @@ class DedupAgents:
             logger.exception("unexpected dedup error at %s", origin.model_dump(exclude_none=True))
             failure = ProcessingFailed(f"{type(exc).__name__}: {exc}")
             rejected = self.pipeline.reject(payload, origin, failure)
-            await _publish(self.topics, self.pipeline.route_rejected(rejected), timestamp, "dedup")
+            await self._publish(self.pipeline.route_rejected(rejected), timestamp)
             return
         by_partition = self._split(probe.keys)
         gather.expect(probe, by_partition)
@@ -562,6 +558,9 @@ class DedupAgents:
                 if correction is not None:
                     await self._publish_correction(correction)
 
+    async def _publish(self, routed: Routed, timestamp: float) -> None:
+        await self.delivery.publish(self.topics, routed, timestamp, "dedup")
+
     def _routed(self, article: TaggedArticle, verdict: Verdict) -> Routed:
         result = Article(**dict(article), dedup=verdict.dedup(), processed_at=utcnow())
         topic = self.topics.clean if verdict.status == "unique" else self.topics.duplicates
@@ -575,7 +574,7 @@ class DedupAgents:
         text, timestamp, scattered = held[:3]
         metrics.STAGE_LATENCY.labels("dedup_gather").observe(max(time.time() - scattered, 0))
         article = TaggedArticle.model_validate_json(text)
-        await _publish(self.topics, self._routed(article, verdict), timestamp, "dedup")
+        await self._publish(self._routed(article, verdict), timestamp)
 
     async def _publish_correction(self, correction: Correction) -> None:
         held = self.payloads.get(correction.article_id)
@@ -588,7 +587,7 @@ class DedupAgents:
             self.topics.duplicates.get_topic_name(),
         )
         topic = self.topics.duplicates
-        await _deliver(topic, routed.key, routed.to_json(), timestamp)
+        await self.delivery.deliver(topic, routed.key, routed.to_json(), timestamp)
         metrics.DEDUP_CORRECTIONS.inc()
 
 

@@ -11,10 +11,11 @@ from service import metrics
 from service.pipeline import Pipeline
 from service.runtime import faust_compat
 from service.runtime.admin import ensure_topics
-from service.runtime.agents import register_agents, stalled_topics
+from service.runtime.agents import register_agents
 from service.runtime.app import Topics, make_app, make_topics
 from service.runtime.commits import CommitGate
 from service.runtime.dedup import DedupAgents
+from service.runtime.delivery import Delivery
 from service.runtime.tables import make_boilerplate_table
 from service.settings import Settings
 
@@ -31,8 +32,9 @@ class Service:
         self.topics: Topics = make_topics(self.app, settings)
         self.boilerplate = make_boilerplate_table(self.app, settings)
         self.pipeline = Pipeline(settings, self.boilerplate)
-        register_agents(self.app, self.topics, self.pipeline, settings)
-        self.dedup = DedupAgents(self.app, self.topics, self.pipeline, settings)
+        self.delivery = Delivery()
+        register_agents(self.app, self.topics, self.pipeline, settings, self.delivery)
+        self.dedup = DedupAgents(self.app, self.topics, self.pipeline, settings, self.delivery)
         self.gate = CommitGate.of(self.app)
         metrics.OLDEST_UNCOMMITTED.set_function(self.stalled_for)
         self._register_pages()
@@ -54,7 +56,7 @@ class Service:
             return "recovering"
         if app.rebalancing:
             return "rebalancing"
-        if stalled_topics() or self.stalled_for() > self.settings.stall_seconds:
+        if self.delivery.stalled_topics() or self.stalled_for() > self.settings.stall_seconds:
             return "stalled"  # committing nothing: a supervisor should restart it
         try:
             assigned = bool(app.consumer.assignment())

@@ -18,7 +18,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from service.runtime.agents import PUBLISH_TIMEOUT_SECONDS
+from service.runtime.delivery import PUBLISH_TIMEOUT_SECONDS
 from service.runtime.tail import Received
 from support.kafka import (
     Broker,
