@@ -181,6 +181,7 @@ class _ReadMessage:
     offset: int
     timestamp: float
     tp: TP
+    generation_id: int | None = None  # the group generation it was read in
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,7 +319,8 @@ class OffsetGuard:
                     if record.offset >= end:
                         return found
                     message = _ReadMessage(tp.topic, tp.partition, record.offset,
-                                           record.timestamp / 1000.0, tp)
+                                           record.timestamp / 1000.0, tp,
+                                           self.app.consumer_generation_id)
                     found.append(_ReadEvent(message, record.value or b""))
             return found
 

@@ -19,7 +19,7 @@ from functools import partial
 from typing import Any
 
 import faust
-from aiokafka.errors import KafkaError
+from aiokafka.errors import IllegalOperation, KafkaError
 from faust.exceptions import ProducerSendError
 
 from service import metrics
@@ -183,8 +183,11 @@ class Delivery:
                     topic.send(key=key, value=value, partition=partition, timestamp=timestamp),
                     PUBLISH_TIMEOUT_SECONDS,
                 )
-            except (KafkaError, ProducerSendError, TimeoutError) as exc:
+            except (KafkaError, ProducerSendError, TimeoutError, IllegalOperation) as exc:
                 # faust wraps what aiokafka raises at send time (e.g. a topic the ACLs deny).
+                # IllegalOperation: under exactly_once, a send between a commit and the next
+                # transaction, or while a rebalance has stopped it (dedup's re-probes run
+                # outside any batch): it goes into the next one.
                 metrics.PUBLISH_ERRORS.labels(name).inc()
                 if name not in self.publish_failing:
                     logger.warning("cannot publish to %s, retrying: %r", name, exc)

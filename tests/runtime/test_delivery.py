@@ -75,3 +75,39 @@ async def test_settle_waits_for_deliveries_tracked_while_it_waits() -> None:
     loop.call_soon(land_first_then_track_late)
     await outbox.settle()
     assert late.done(), "settle returned before the late delivery landed"
+
+
+class BetweenTransactions:
+    """Under exactly_once, a send made between a commit and the next transaction."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def get_topic_name(self) -> str:
+        return "unit.between"
+
+    async def send(self, *, key: Any, value: bytes, partition: Any, timestamp: Any) -> Any:
+        from aiokafka.errors import IllegalOperation
+
+        self.calls += 1
+        if self.calls == 1:
+            raise IllegalOperation("Can't send messages while not in transaction")
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        future.set_result(None)
+        return future
+
+
+async def test_a_send_refused_between_transactions_is_sent_again(
+    monkeypatch: Any,
+) -> None:
+    """dedup's re-probes run outside any batch; one refused this way crashed its task
+    and the articles it re-probed were never decided (test_faults: 98 inputs lost)."""
+    import service.runtime.delivery as delivery_module
+
+    async def no_wait(_: float) -> None:
+        return None
+
+    monkeypatch.setattr(delivery_module.asyncio, "sleep", no_wait)
+    topic = BetweenTransactions()
+    future = await Delivery().deliver(topic, b"k", b"v", None)  # type: ignore[arg-type]
+    assert topic.calls == 2 and future is not None and future.done()
