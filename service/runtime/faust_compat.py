@@ -46,7 +46,7 @@ T = TypeVar("T")
 
 # How long table recovery waits with no changelog record before it looks for an
 # aborted or committed transaction's marker at the end (faust: 5 s, twice).
-RECOVERY_IDLE_SECONDS = 1.0
+RECOVERY_IDLE_SECONDS = 0.5
 # The literal timeout of faust's changelog read in `Recovery._slurp_changelogs`.
 _FAUST_RECOVERY_IDLE_SECONDS = 5.0
 
