@@ -55,10 +55,20 @@ def main() -> None:
     help="Dedup window in seconds of event time (default: the whole input; the worker's "
     "is NEWSFLOW_DEDUP__WINDOW_SECONDS, 7 days).",
 )
-def process(source: Path | None, output: Path | None, window: float | None) -> None:
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes that decode, clean and tag (default: every core this process may use); "
+    "dedup stays in one. The output is the same for any number.",
+)
+def process(
+    source: Path | None, output: Path | None, window: float | None, jobs: int | None
+) -> None:
     """Run the pipeline in-process on JSON lines (plain, .gz, .zst) or a WARC (.warc,
     .warc.gz): one output line per input line, or per HTML response of the WARC."""
-    from service.batch import process_file
+    from service.batch import default_jobs, process_file
     from service.sources import SourceStats
 
     settings = _settings()
@@ -68,7 +78,9 @@ def process(source: Path | None, output: Path | None, window: float | None) -> N
     stats = SourceStats()
     # The bar counts bytes read, so it knows the total for files and grows for stdin.
     with _progress("process", path.stat().st_size if path else None) as bar:
-        counts = process_file(path, output, settings, progress=bar.update, stats=stats)
+        counts = process_file(
+            path, output, settings, progress=bar.update, stats=stats, jobs=jobs or default_jobs()
+        )
     summary = ", ".join(f"{topic}={n}" for topic, n in sorted(counts.items()))
     click.echo(f"read {stats.summary()}", err=True)
     unit = "lines" if stats.kind == "jsonl" else "records"

@@ -1,10 +1,18 @@
 from __future__ import annotations
 
+import os
+import signal
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import orjson
+import pytest
 
-from service.batch import process_file
+from service import batch
+from service.batch import JobStats, process_file
+from service.models import Origin
 from service.settings import Settings
 from tests.conftest import NewsflowCli
 
@@ -68,3 +76,130 @@ def test_cli_process_on_the_samples_keeps_counts(
     newsflow_cli("process", str(SAMPLES), "-o", str(target), check=True, timeout=120)
     inputs = [line for line in SAMPLES.read_bytes().splitlines()]
     assert len(target.read_bytes().splitlines()) == len(inputs)
+
+
+# --- `--jobs N` (issue 17): the same output as one job ----------------------------------
+
+# Clocks, not verdicts: when the line was processed, when a dead letter was made.
+CLOCKS = ("processed_at", "received_at")
+KILL_MARK = "KILL-THE-PREPARE-JOB"
+INPUT = Path(tempfile.gettempdir()) / f"newsflow-test-batch-{os.getpid()}.jsonl"
+
+
+def mixed_input() -> list[bytes]:
+    """Flattened pages of 7 sites (chrome learned per source), HTML pages, the samples and
+    every hostile kind, interleaved: what a real backfill mixes."""
+    from bench.common import synthetic_payloads
+    from tests.hostile import interleaved
+
+    text, html = synthetic_payloads("text", 160), synthetic_payloads("html", 24)
+    hostile = [payload for _, payload in interleaved()]
+    samples = SAMPLES.read_bytes().splitlines()
+    lines: list[bytes] = []
+    for i, page in enumerate(text):
+        lines.append(page)
+        if i % 8 == 0 and html:
+            lines.append(html.pop())
+        if i % 4 == 0 and hostile:
+            lines.append(hostile.pop())
+    return lines + html + hostile + samples
+
+
+def without_clocks(path: Path) -> list[dict[str, object]]:
+    out = []
+    for line in path.read_bytes().splitlines():
+        record = orjson.loads(line)
+        for key in CLOCKS:
+            record["value"].pop(key, None)
+        out.append(record)
+    return out
+
+
+def run_jobs(tmp_path: Path, lines: list[bytes], jobs: int) -> tuple[Path, JobStats]:
+    # One input path for every run: the origin of a dead letter names its file.
+    source, target = INPUT, tmp_path / f"out-{jobs}.jsonl"
+    tmp_path.mkdir(exist_ok=True)
+    source.write_bytes(b"\n".join(lines) + b"\n")
+    stats = JobStats()
+    process_file(source, target, Settings(), jobs=jobs, job_stats=stats)
+    return target, stats
+
+
+@pytest.fixture(scope="module")
+def one_job(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[bytes], Path]]:
+    lines = mixed_input()
+    target, _ = run_jobs(tmp_path_factory.mktemp("one"), lines, 1)
+    yield lines, target
+    INPUT.unlink(missing_ok=True)
+
+
+def test_two_jobs_give_the_output_of_one(tmp_path: Path, one_job: tuple[list[bytes], Path]) -> None:
+    lines, expected = one_job
+    target, stats = run_jobs(tmp_path, lines, 2)
+    one, two = without_clocks(expected), without_clocks(target)
+    assert len(two) == len(lines)
+    assert two == one  # same order, verdicts, rejects and learned chrome
+    topics = {str(record["topic"]) for record in one}
+    assert topics == {"articles.clean", "articles.duplicates", "articles.rejected"}
+    learned = sum(
+        record["value"]["cleaning"]["removed"].get("learned", 0)  # type: ignore[index]
+        for record in one
+        if record["topic"] != "articles.rejected"
+    )
+    assert learned > 100  # the per-source memory was at work, so routing mattered
+    assert all(n > 0 for n in stats.records) and stats.restarts == 0
+
+
+def test_routing_sources_to_one_job_is_what_keeps_learning_the_same(
+    tmp_path: Path, one_job: tuple[list[bytes], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The control: pages dealt out round robin (a source's pages split over both jobs)
+    learn different chrome, so the equality above is not an accident of the input."""
+    lines, expected = one_job
+    turn = iter(range(10**9))
+    monkeypatch.setattr(batch._Router, "job", lambda self, payload: next(turn) % 2)
+    target, _ = run_jobs(tmp_path, lines, 2)
+    assert without_clocks(target) != without_clocks(expected)
+
+
+def prepare_or_die(items: list[tuple[bytes, Origin]]) -> object:
+    """The job's prepare, except that a record carrying KILL_MARK kills its process."""
+    if any(KILL_MARK.encode() in payload for payload, _ in items):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return batch._worker_prepare(items)
+
+
+def test_a_record_that_kills_its_job_is_a_dead_letter_and_no_line_is_lost(
+    tmp_path: Path, one_job: tuple[list[bytes], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.hostile import prose
+
+    lines = list(one_job[0])
+    killers: dict[int, bytes] = {}
+    for n in (5, 77, 78, len(lines) - 3):  # good articles with no source: nothing learned
+        text = f"{KILL_MARK} {prose(n, 6)}"
+        killers[n] = orjson.dumps({"id": f"kill-{n}", "text": text})
+        lines.insert(n, killers[n])
+    expected, _ = run_jobs(tmp_path / "one", lines, 1)  # in one process nothing dies
+    monkeypatch.setattr(batch, "_worker_prepare", prepare_or_die)
+    target, stats = run_jobs(tmp_path, lines, 2)
+    out, one = without_clocks(target), without_clocks(expected)
+    assert len(out) == len(lines)
+    for n, record in enumerate(out):
+        if n not in killers:
+            assert record == one[n], n
+            continue
+        value: Any = record["value"]
+        assert record["topic"] == "articles.rejected"
+        assert value["error"]["code"] == "processing_failed"
+        assert "died on this record (killed by signal SIGKILL" in value["error"]["message"]
+        assert value["origin"]["line"] == n + 1
+        assert value["payload"] == killers[n].decode()
+    assert sorted(o.line or 0 for o in stats.killed_by) == [n + 1 for n in killers]
+
+
+def test_cli_process_jobs_option(tmp_path: Path, newsflow_cli: NewsflowCli) -> None:
+    one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
+    newsflow_cli("process", str(SAMPLES), "-o", str(one), "--jobs", "1", check=True, timeout=120)
+    newsflow_cli("process", str(SAMPLES), "-o", str(two), "-j", "2", check=True, timeout=120)
+    assert without_clocks(two) == without_clocks(one)
