@@ -54,6 +54,7 @@ from service import metrics
 from service.errors import ProcessingFailed, SchemaViolation
 from service.models import Article, TaggedArticle, utcnow
 from service.pipeline import Pipeline, Routed, corrected
+from service.runtime import faust_compat
 from service.runtime.agents import _batches, _payload, origin_of
 from service.runtime.app import Topics
 from service.runtime.delivery import Delivery
@@ -225,7 +226,7 @@ class DedupAgents:
         self._gathers: dict[int, Gatherer] = {}
         self._resending: set[asyncio.Future[None]] = set()
         self._restore_due = False
-        self._generation: int | None = None
+        self._member: str | None = None
         metrics.DEDUP_INDEX_SIZE.set_function(self.size)
         self._register()
         app.on_rebalance_complete.connect(self._on_rebalance_complete)
@@ -267,14 +268,16 @@ class DedupAgents:
         after it), and a fresh worker rebuilt from empty tables here, dropping the
         answers of every article its predecessor had left undecided.
 
-        A worker that missed a generation was out of the group (paused past its session:
-        a zombie): another worker owned its partitions meanwhile, so none of its state
-        is kept, even for partitions it holds again."""
-        previous, generation = self._generation, self.app.consumer_generation_id
-        self._generation = generation
-        if previous is not None and generation > previous + 1:
-            logger.warning("dedup: missed a group generation (%s -> %s); rebuilding every "
-                           "partition from its changelog", previous, generation)
+        A worker that joined the group again under a new member id was out of it (paused
+        past its session: a zombie): another worker owned its partitions meanwhile, so
+        none of its state is kept, even for partitions it holds again; its batches of
+        then cannot commit (the group no longer knows it). Not so a worker that only saw
+        a rebalance restart: its batch in flight commits, and must find its state."""
+        previous, member = self._member, faust_compat.group_member_id(self.app.consumer)
+        self._member = member
+        if previous is not None and member is not None and member != previous:
+            logger.warning("dedup: rejoined the group as a new member; rebuilding every "
+                           "partition from its changelog")
             self._bands.clear()
             self._gathers.clear()
         bands, gathers = self._assigned()

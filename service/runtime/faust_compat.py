@@ -16,6 +16,7 @@ Accessors of private state (no public reader exists):
 - `acknowledge`: records faust never handed out, entered into its ack bookkeeping
   (`Consumer._acked`, `_acked_index`, `_n_acked`).
 - `kafka_producer`: the aiokafka producer under faust's (`Producer._producer`).
+- `group_member_id`: the consumer's member id in its group (aiokafka's coordinator).
 
 The offset guard (service/runtime/commits.py) works around faust losing fetched records
 between its fetcher and a stream at start-ups and rebalances (docs/RELIABILITY.md, "No
@@ -121,6 +122,17 @@ def acknowledge(consumer: Any, done: Iterable[tuple[Any, int]]) -> None:
         index[tp].add(offset)
         acked[tp].append(offset)
         consumer._n_acked += 1
+
+
+def group_member_id(consumer: Any) -> str | None:
+    """The consumer's member id in its group; a new one means it was out of the group
+    (its session expired) and joined again. None without a Kafka consumer. (faust-streaming
+    0.15.3 `Consumer._thread`, aiokafka 0.14 `AIOKafkaConsumer._coordinator.member_id`.)"""
+    try:
+        member = consumer._thread._ensure_consumer()._coordinator.member_id
+    except Exception:  # noqa: BLE001 - not started, or faust's test context
+        return None
+    return member if isinstance(member, str) and member else None
 
 
 def kafka_producer(app: Any) -> AIOKafkaProducer | None:

@@ -36,22 +36,27 @@ def test_salted_keys_hash_to_the_partition_they_name() -> None:
         assert partition_of(salt("p3:120", partition, 8), 8) == partition
 
 
-def test_a_worker_that_missed_a_generation_keeps_no_partition_state(
+def test_a_worker_that_rejoined_as_a_new_member_keeps_no_partition_state(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Kept partitions keep their state across a rebalance, lost ones drop it; but a
-    worker whose generation jumped was out of the group (a zombie, paused past its
-    session) while another owned its partitions, so it rebuilds all of them."""
+    worker that joined again under a new member id was out of the group (a zombie,
+    paused past its session) while another owned its partitions, so it rebuilds all of
+    them. A rebalance that restarted (a generation skipped) is not that."""
     import asyncio
 
+    from service.runtime import faust_compat
     from service.runtime.worker import Service
     from service.settings import Settings
     from service.stages.dedup import BandStore, Gatherer
 
-    dedup = Service(Settings(store="memory://", app_id="newsflow-unit-generations")).dedup
+    dedup = Service(Settings(store="memory://", app_id="newsflow-unit-members")).dedup
     monkeypatch.setattr(dedup, "_assigned", lambda: ({0, 1}, {0, 1}))
+    member = ["m-1"]
+    monkeypatch.setattr(faust_compat, "group_member_id", lambda consumer: member[0])
 
-    def rebalance(generation: int) -> tuple[set[int], set[int]]:
+    def rebalance(generation: int, as_member: str) -> tuple[set[int], set[int]]:
+        member[0] = as_member
         dedup.app.consumer_generation_id = generation
         asyncio.run(dedup._on_rebalance_complete(None, signal=None))
         return set(dedup._bands), set(dedup._gathers)
@@ -62,7 +67,7 @@ def test_a_worker_that_missed_a_generation_keeps_no_partition_state(
             dedup._gathers[p] = Gatherer(dedup.cfg)
 
     hold({0, 1, 2})
-    assert rebalance(4) == ({0, 1}, {0, 1})  # 2 was lost
-    assert rebalance(5) == ({0, 1}, {0, 1})  # the next generation: kept
-    assert rebalance(7) == (set(), set())  # generation 6 went by without it
+    assert rebalance(4, "m-1") == ({0, 1}, {0, 1})  # 2 was lost
+    assert rebalance(6, "m-1") == ({0, 1}, {0, 1})  # a restarted rebalance: kept
+    assert rebalance(8, "m-2") == (set(), set())  # out of the group meanwhile
     assert dedup._restore_due
