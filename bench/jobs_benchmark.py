@@ -3,6 +3,7 @@
     python -m bench.jobs_benchmark                      # --jobs 1 vs 2, 2 rounds each
     python -m bench.jobs_benchmark --jobs 2 --rounds 3 --write   # and bench/results/jobs.md
     python -m bench.jobs_benchmark --profile            # cProfile one job, top costs
+    py-spy record -f raw -o spy.txt -- python -m bench.jobs_benchmark --once   # sampled
 
 The input is real text with the mix a backfill has: AG News headlines and leads
 (../shared/datasets/ag_news, read at run time, never copied; no source, so any job may
@@ -25,7 +26,6 @@ import io
 import pstats
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -108,7 +108,7 @@ def report(runs: list[dict[str, object]], jobs: int, same: bool, n: int, command
     wall1 = median([float(r["wall"]) for r in one])  # type: ignore[arg-type]
     wall_n = median([float(r["wall"]) for r in many])  # type: ignore[arg-type]
     lines = [
-        f"`{command}`, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {machine_line()}.",
+        f"`{command}`: {machine_line()}.",
         f"{n:,} input lines; outputs of `--jobs 1` and `--jobs {jobs}` identical minus "
         f"clocks: **{same}**.",
         "",
@@ -133,15 +133,19 @@ def report(runs: list[dict[str, object]], jobs: int, same: bool, n: int, command
     return "\n".join(lines) + "\n"
 
 
-def profile(lines: list[bytes], top: int) -> None:
-    """cProfile `--jobs 1` (everything in this process), by cumulative and own time."""
+def profile(lines: list[bytes], top: int, enabled: bool = True) -> None:
+    """cProfile `--jobs 1` (everything in this process), by cumulative and own time; with
+    `enabled` False just the run, for an outside sampler."""
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "in.jsonl"
         source.write_bytes(b"\n".join(lines) + b"\n")
         profiler = cProfile.Profile()
-        profiler.enable()
+        if enabled:
+            profiler.enable()
         process_file(source, Path(tmp) / "out.jsonl", Settings(), jobs=1)
         profiler.disable()
+        if not enabled:
+            return
     for key in ("cumulative", "tottime"):
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats(key).print_stats(top)
@@ -156,12 +160,13 @@ def main() -> None:
     ap.add_argument("--synthetic", type=int, default=600, help="synthetic text pages")
     ap.add_argument("--no-zyte", action="store_true", help="leave out the 181 HTML pages")
     ap.add_argument("--profile", action="store_true", help="cProfile one job instead")
+    ap.add_argument("--once", action="store_true", help="one job, once, untimed (for py-spy)")
     ap.add_argument("--top", type=int, default=40)
     ap.add_argument("--write", action="store_true", help=f"write {RESULTS.name}")
     args = ap.parse_args()
     lines = mixed_input(args.ag, args.synthetic, not args.no_zyte)
-    if args.profile:
-        profile(lines, args.top)
+    if args.profile or args.once:
+        profile(lines, args.top, enabled=args.profile)
         return
     runs, same = measure(args.jobs, args.rounds, lines)
     command = "python -m bench.jobs_benchmark " + " ".join(
