@@ -223,19 +223,9 @@ class OffsetGuard:
             self._moved.clear()
 
     async def admit(self, events: Sequence[EventT]) -> list[EventT]:
-        """The batch's events to process, in order: with what faust skipped read back
-        first, without what it hands out twice, and without events fetched in an older
-        group generation (a batch taken before a rebalance, or a worker paused past its
-        session): faust seeks to the committed offsets and hands them out again. Left
-        in, they moved the next offset past that seek, the records from the committed
-        offset were then dropped as repeats, and their offsets committed unprocessed."""
         self._check_generation()
-        current = self._generation
         admitted: list[EventT] = []
         for event in events:
-            fetched_in = getattr(event.message, "generation_id", None)
-            if fetched_in is not None and current and fetched_in != current:
-                continue
             tp, offset = event.message.tp, event.message.offset
             expected = self._next.get(tp)
             if expected is not None and offset < expected:

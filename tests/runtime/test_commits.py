@@ -150,22 +150,6 @@ async def test_guard_starts_over_after_a_rebalance() -> None:
     assert guard.reads == []
 
 
-async def test_guard_drops_events_fetched_in_an_older_generation() -> None:
-    """A batch taken before a rebalance (or by a worker paused past its session) holds
-    events of the old generation; faust hands them out again from the commit."""
-    guard = LogGuard({o: b"x" for o in range(10)})
-    guard.app.consumer_generation_id = 3
-    stale: list[Any] = [
-        SimpleNamespace(message=SimpleNamespace(tp=RAW0, offset=o, generation_id=2))
-        for o in (7, 8)]
-    fresh: list[Any] = [
-        SimpleNamespace(message=SimpleNamespace(tp=RAW0, offset=o, generation_id=3))
-        for o in (4, 5)]
-    assert await guard.admit(stale) == []
-    assert [e.message.offset for e in await guard.admit(fresh)] == [4, 5], (
-        "the stale events must not make the records from the commit look like repeats")
-
-
 def tail_app(highwater: dict[TP, int], committed: dict[TP, int], restored: bool) -> Any:
     completed = asyncio.Event()
     if restored:
