@@ -9,7 +9,7 @@ The input is real text with the mix a backfill has: AG News headlines and leads
 (../shared/datasets/ag_news, read at run time, never copied; no source, so any job may
 take them), flattened pages of the 7 synthetic sites (bench/synthetic_sites.py; their
 chrome is learned per source, so each site stays on one job), the 181 real pages of the
-Zyte benchmark (HTML, `quality` mode) and every hostile kind of tests/hostile.py. Each
+Zyte benchmark (HTML, `quality` mode) and every hostile kind of support/hostile.py. Each
 run is `service.batch.process_file`, the code behind `newsflow process`, on one file;
 rounds alternate 1, N, 1, N so drift of the shared machine hits both. Reported per run:
 wall seconds, the parent's CPU, each job's CPU (as its process measured it), and the load
@@ -51,7 +51,7 @@ def ag_payloads(limit: int) -> list[bytes]:
 
 
 def mixed_input(ag: int, synthetic: int, zyte: bool) -> list[bytes]:
-    from tests.hostile import interleaved
+    from support.hostile import interleaved
 
     parts = [ag_payloads(ag), synthetic_payloads("text", synthetic)]
     parts.append(zyte_payloads() if zyte else [])

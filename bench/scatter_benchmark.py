@@ -66,7 +66,7 @@ def steps() -> None:
 
 def tagged_values(count: int, prefix: str = "b") -> list[bytes]:
     """Distinct stories plus 30% copies, as the tag stage would publish them."""
-    from tests.stages.dedup.test_engine import near_copy, story
+    from support.stories import near_copy, story
 
     rng = random.Random(3)
     lang = Language(code="en", confidence=1.0)

@@ -90,7 +90,7 @@ def mixed_input() -> list[bytes]:
     """Flattened pages of 7 sites (chrome learned per source), HTML pages, the samples and
     every hostile kind, interleaved: what a real backfill mixes."""
     from bench.common import synthetic_payloads
-    from tests.hostile import interleaved
+    from support.hostile import interleaved
 
     text, html = synthetic_payloads("text", 160), synthetic_payloads("html", 24)
     hostile = [payload for _, payload in interleaved()]
@@ -175,7 +175,7 @@ def prepare_or_die(items: list[tuple[bytes, Origin]]) -> object:
 def test_a_record_that_kills_its_job_is_a_dead_letter_and_no_line_is_lost(
     tmp_path: Path, one_job: tuple[list[bytes], Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.hostile import prose
+    from support.hostile import prose
 
     lines = list(one_job[0])
     killers: dict[int, bytes] = {}

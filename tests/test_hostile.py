@@ -17,8 +17,8 @@ from service.models import Origin, RawArticle
 from service.pipeline import Pipeline
 from service.settings import CleanConfig, DecodeConfig, Settings
 from service.stages.clean import clean
+from support.hostile import BY_NAME, KINDS, PROCESSED, interleaved, outcome_of
 from tests.conftest import NewsflowCli
-from tests.hostile import BY_NAME, KINDS, PROCESSED, interleaved, outcome_of
 
 ROOT = Path(__file__).resolve().parents[1]
 # Generous for a loaded 2-core CI box; the measured worst case is about 2 s.

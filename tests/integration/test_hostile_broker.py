@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from service.runtime.tail import Received
+from support.hostile import BY_NAME, interleaved, outcome_of
 from support.kafka import WorkerProcess, collect, isolated_env, produce, settings_from
-from tests.hostile import BY_NAME, interleaved, outcome_of
 
 pytestmark = pytest.mark.integration
 

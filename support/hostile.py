@@ -4,7 +4,7 @@ Every kind is a name, a payload builder (bytes, never containing a newline, so a
 one line of a batch file) and the expected outcome: "processed" (the article reaches
 articles.clean or articles.duplicates) or "rejected:<code>". tests/test_hostile.py runs
 the catalogue in batch mode, tests/integration/test_hostile_broker.py through a worker on
-a real broker. `python -m tests.hostile --table` runs every kind through the pipeline in
+a real broker. `python -m support.hostile --table` runs every kind through the pipeline in
 both clean modes and prints the Markdown table that docs/RELIABILITY.md carries.
 """
 
