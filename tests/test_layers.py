@@ -163,3 +163,17 @@ def test_the_foundation_rule_catches_a_model_importing_a_stage() -> None:
     source = "from service.stages.tag import Tagger\nfrom service.errors import Rejection\n"
     assert foundation_violations("service.models", imported_modules(source, "service.models")) == [
         "service.stages.tag", "service.stages.tag.Tagger"]
+
+
+@pytest.mark.parametrize("folder", ["service", "bench", "support"])
+def test_nothing_outside_the_tests_imports_them(folder: str) -> None:
+    """bench/ and support/ share helpers with the tests through support/, not the other
+    way round; the service never imports either."""
+    found = {
+        f"{module_name(path)} -> {name}"
+        for path in modules(ROOT / folder)
+        for name in imports_of(path)
+        if within(name, ("tests",)) or (folder == "service" and within(name, ("support",
+                                                                                "bench")))
+    }
+    assert not found, sorted(found)
