@@ -33,10 +33,10 @@ import orjson
 from bench.common import ROOT, load_average, machine_line, median, synthetic_payloads, zyte_payloads
 from service.batch import JobStats, process_file
 from service.settings import Settings
+from support.outputs import without_clocks
 
 AG_NEWS = ROOT.parent / "shared" / "datasets" / "ag_news" / "train-12k.csv.gz"
 RESULTS = ROOT / "bench" / "results" / "jobs.md"
-CLOCKS = ("processed_at", "received_at")
 
 
 def ag_payloads(limit: int) -> list[bytes]:
@@ -75,16 +75,6 @@ def one_run(source: Path, target: Path, jobs: int) -> dict[str, object]:
         "job_records": stats.records, "counts": counts, "restarts": stats.restarts,
         "load": f"{load_before} → {load_average()}",
     }
-
-
-def without_clocks(path: Path) -> list[dict[str, object]]:
-    out = []
-    for line in path.read_bytes().splitlines():
-        record = orjson.loads(line)
-        for key in CLOCKS:
-            record["value"].pop(key, None)
-        out.append(record)
-    return out
 
 
 def measure(jobs: int, rounds: int, lines: list[bytes]) -> tuple[list[dict[str, object]], bool]:

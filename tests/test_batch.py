@@ -14,6 +14,7 @@ from service import batch
 from service.batch import JobStats, process_file
 from service.models import Origin
 from service.settings import CleanConfig, Settings
+from support.outputs import without_clocks
 from tests.conftest import NewsflowCli
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "articles.jsonl"
@@ -81,7 +82,6 @@ def test_cli_process_on_the_samples_keeps_counts(
 # --- `--jobs N` (issue 17): the same output as one job ----------------------------------
 
 # Clocks, not verdicts: when the line was processed, when a dead letter was made.
-CLOCKS = ("processed_at", "received_at")
 KILL_MARK = "KILL-THE-PREPARE-JOB"
 INPUT = Path(tempfile.gettempdir()) / f"newsflow-test-batch-{os.getpid()}.jsonl"
 
@@ -103,16 +103,6 @@ def mixed_input() -> list[bytes]:
         if i % 4 == 0 and hostile:
             lines.append(hostile.pop())
     return lines + html + hostile + samples
-
-
-def without_clocks(path: Path) -> list[dict[str, object]]:
-    out = []
-    for line in path.read_bytes().splitlines():
-        record = orjson.loads(line)
-        for key in CLOCKS:
-            record["value"].pop(key, None)
-        out.append(record)
-    return out
 
 
 def run_jobs(tmp_path: Path, lines: list[bytes], jobs: int) -> tuple[Path, JobStats]:
