@@ -160,6 +160,19 @@ def make_app(settings: Settings, **overrides: Any) -> faust.App:
         async def commit_on_our_clock() -> None:
             await commit_tick(app)
 
+    @app.task
+    async def warm_changelog_metadata() -> None:
+        # Table writes pick their changelog partition synchronously from the producer's
+        # metadata. aiokafka refreshes only the topics it tracks (those it sent to), so a
+        # refresh (a missing topic forces many) before a table's first write drops its
+        # changelog and the write fails with TypeError. Track them all from the start.
+        await app.producer.maybe_start()
+        producer = faust_compat.kafka_producer(app)
+        if producer is None:
+            return
+        for table in app.tables.values():
+            await producer.client.add_topic(table.changelog_topic.get_topic_name())
+
     return app
 
 

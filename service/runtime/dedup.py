@@ -439,8 +439,9 @@ class DedupAgents:
                 for event in events:
                     started = time.perf_counter()
                     q = event.message.partition
-                    if q not in first:
-                        first[q] = (event.message.offset, event.message.generation_id or 0)
+                    # Records the offset guard read carry the generation they were read in.
+                    generation = getattr(event.message, "generation_id", None) or 0
+                    first.setdefault(q, (event.message.offset, generation))
                     self._answer(q, _payload(event), envelopes, taken[q])
                     observe(time.perf_counter() - started)
                 self._record_probes(taken, first)
