@@ -76,22 +76,30 @@ class DedupConfig(_Frozen):
     max_entries: int = Field(default=1_000_000, ge=1)
     threshold: float = Field(default=0.7, gt=0, le=1)
     # Edited copies: the share of the smaller text found in the other, for texts of at
-    # least min_shingles word 3-grams (about two short paragraphs).
-    containment: float = Field(default=0.75, gt=0, le=1)
+    # least min_shingles word shingles (about two short paragraphs), judged on the
+    # Jaccard estimate lowered by containment_sigmas standard errors (b-bit MinHash of
+    # num_perm bytes: small texts and very unequal sizes give noisy estimates).
+    containment: float = Field(default=0.65, gt=0, le=1)
+    containment_sigmas: float = Field(default=1.5, ge=0)
     min_shingles: int = Field(default=40, ge=1)
-    # ... and when the smaller text is at least this share of the larger: a follow-up
-    # that quotes a whole short story inside three times as much new text is not a copy.
-    containment_min_ratio: float = Field(default=0.4, ge=0, le=1)
-    # ... and at most this share: for texts of similar size containment is only a
-    # function of the Jaccard (2J/(1+J)), so they are judged by the threshold alone.
-    containment_max_ratio: float = Field(default=0.8, ge=0, le=1)
-    # ... and a Jaccard of at least this: templated prose (a fixed phrase in every
-    # sentence) shares a third of its shingles with any text of the same template.
-    containment_min_jaccard: float = Field(default=0.45, ge=0, le=1)
+    # ... and, when the later article is the larger (it grew the earlier one), the
+    # earlier is at least this share of it: a follow-up that quotes a whole short story
+    # inside more new text than the story is not a copy; an update adding a paragraph is.
+    containment_min_ratio: float = Field(default=0.5, ge=0, le=1)
+    # ... and, when the later article is the smaller (a cut: paragraphs dropped, which
+    # adds nothing new), it keeps at least this share of the earlier one.
+    containment_cut_min_ratio: float = Field(default=0.3, ge=0, le=1)
+    # Optional guards, off by default: the smaller at most this share of the larger, and
+    # a Jaccard floor. With 3-word shingles they kept templated prose apart (0.8, 0.45);
+    # 6-word shingles do that without them (docs/DEDUP.md, "Tuning").
+    containment_max_ratio: float = Field(default=1.0, ge=0, le=1)
+    containment_min_jaccard: float = Field(default=0.0, ge=0, le=1)
     num_perm: int = Field(default=192, ge=16)
     # 64 bands of 3 rows: a pair at Jaccard 0.4 shares a band with p = 0.985.
     bands: int = Field(default=64, ge=1)
-    shingle_size: int = Field(default=3, ge=1)
+    # Word 6-grams: copies share whole paragraphs, templated prose (a stock phrase in
+    # every sentence) only short runs. Changing it makes stored signatures incomparable.
+    shingle_size: int = Field(default=6, ge=1)
     max_candidates: int = Field(default=64, ge=1)
 
 

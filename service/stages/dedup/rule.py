@@ -9,16 +9,26 @@ A pair matches when (checked in this order):
 
 - the normalised bodies are equal (same fingerprint);
 - the estimated Jaccard of word shingles reaches `threshold`;
-- their Jaccard is at least `containment_min_jaccard` (templated prose, a fixed phrase
-  in every sentence, shares a third of its shingles with any text of its template),
-  both have at least `min_shingles` shingles, the smaller has between
-  `containment_min_ratio` and `containment_max_ratio` of the larger's (texts of
-  similar size are judged by Jaccard alone), and the share of the smaller text found in
-  the other (containment) reaches `containment`: a syndicated copy with paragraphs
-  dropped, a rewritten lead, or an agency footer added;
+- most of the smaller text is in the other (containment): an edited syndicated copy,
+  with paragraphs dropped, a rewritten lead, or an agency footer and related links
+  added. Both have at least `min_shingles` shingles, and the share of the smaller
+  text's shingles found in the other, estimated from the Jaccard and the two sizes and
+  lowered by `containment_sigmas` standard errors of the estimate, reaches
+  `containment`. The sizes bound it by direction, `me` being the later article:
+  - a later text that is a cut of the earlier one keeps at least
+    `containment_cut_min_ratio` of it (dropping paragraphs adds nothing new);
+  - a later text that grew the earlier one is at most 1 / `containment_min_ratio` times
+    its size: a follow-up that quotes a short story whole inside more new text than
+    the story is a new article, an update that adds a paragraph or two is not;
+  `containment_min_jaccard` and `containment_max_ratio` can add a Jaccard floor and
+  an upper bound on the size ratio; both are off by default;
 - they share a canonical URL and the Jaccard reaches min(threshold, URL_FLOOR): a
   re-scrape with different chrome, but not a site whose canonical tag points every
   page at its home page.
+
+Shingles are `shingle_size` (6) words long: templated prose (a fixed phrase in every
+sentence, a few stock clauses) shares many short shingles with any text of its
+template, but copies share whole paragraphs, which long shingles keep.
 
 A's verdict depends only on which articles exist before it, never on their verdicts or
 on arrival order, so a late arrival changes the verdicts of the articles it precedes
@@ -33,7 +43,7 @@ from typing import Any, NamedTuple
 
 from service.models import Dedup
 from service.settings import DedupConfig
-from service.stages.dedup.signature import containment, similarity
+from service.stages.dedup.signature import containment, similarity, similarity_error
 
 # Same canonical URL: a much lower bar than the threshold, but not none (see above).
 URL_FLOOR = 0.5
@@ -90,24 +100,34 @@ UNIQUE = Verdict("unique")
 
 
 def score(me: Candidate, other: Candidate, cfg: DedupConfig) -> float | None:
-    """The estimated Jaccard if the two bodies are copies of each other, else None."""
+    """The estimated Jaccard if `me` is a copy of the earlier `other`, else None."""
     if other.fp == me.fp:
         return 1.0
     jaccard = similarity(me.sig, other.sig)
-    if jaccard >= cfg.threshold:
-        return jaccard
-    smaller, larger = min(me.n, other.n), max(me.n, other.n)
-    if (
-        smaller >= cfg.min_shingles
-        and jaccard >= cfg.containment_min_jaccard
-        and cfg.containment_min_ratio * larger <= smaller <= cfg.containment_max_ratio * larger
-        and containment(jaccard, me.n, other.n) >= cfg.containment
-    ):
+    if jaccard >= cfg.threshold or contained(me, other, jaccard, cfg):
         return jaccard
     same_url = me.url is not None and other.url == me.url
     if same_url and jaccard >= min(cfg.threshold, URL_FLOOR):
         return jaccard
     return None
+
+
+def contained(me: Candidate, other: Candidate, jaccard: float, cfg: DedupConfig) -> bool:
+    """Whether most of the smaller text is in the other (see the module docstring).
+
+    The containment is judged on the Jaccard estimate lowered by `containment_sigmas`
+    standard errors: from a small text, or one far smaller than the other, the estimate
+    is noisy, and containment magnifies that noise by (1 + larger/smaller).
+    """
+    smaller, larger = min(me.n, other.n), max(me.n, other.n)
+    if smaller < cfg.min_shingles or jaccard < cfg.containment_min_jaccard:
+        return False
+    # `me` is the later one: it grew the earlier text, or it is a cut of it.
+    floor = cfg.containment_min_ratio if me.n >= other.n else cfg.containment_cut_min_ratio
+    if not floor * larger <= smaller <= cfg.containment_max_ratio * larger:
+        return False
+    low = max(0.0, jaccard - cfg.containment_sigmas * similarity_error(jaccard, len(me.sig)))
+    return containment(low, me.n, other.n) >= cfg.containment
 
 
 def match(me: Candidate, other: Candidate, cfg: DedupConfig) -> float | None:

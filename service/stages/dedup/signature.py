@@ -8,6 +8,7 @@ keys of a stored candidate from its signature alone.
 from __future__ import annotations
 
 import base64
+import math
 import re
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -57,6 +58,14 @@ def similarity(a: bytes, b: bytes) -> float:
     agree = np.count_nonzero(np.frombuffer(a, np.uint8) == np.frombuffer(b, np.uint8))
     estimate = (agree / len(a) - _BYTE_COLLISION) / (1 - _BYTE_COLLISION)
     return float(min(1.0, max(0.0, estimate)))
+
+
+def similarity_error(jaccard: float, num_perm: int) -> float:
+    """Standard error of `similarity` at this Jaccard: each of the num_perm bytes agrees
+    with probability p = J + (1 - J)/256, independently, so the share that agree has
+    variance p(1 - p)/num_perm, scaled by the collision correction."""
+    p = jaccard + (1 - jaccard) * _BYTE_COLLISION
+    return math.sqrt(p * (1 - p) / num_perm) / (1 - _BYTE_COLLISION)
 
 
 def containment(jaccard: float, n_a: int, n_b: int) -> float:

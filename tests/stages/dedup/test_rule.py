@@ -126,6 +126,37 @@ def test_edited_copies_match_by_containment() -> None:
     )
 
 
+def test_a_cut_copy_matches_but_a_follow_up_quoting_a_short_story_does_not() -> None:
+    """The same two texts, a short story and one that holds it whole in 1.5 times as much
+    new text: the later long one is a new article (a follow-up), the later short one a
+    cut of the earlier long one (paragraphs dropped add nothing new)."""
+    short = paragraphs(21, count=4)
+    long = [*short, *paragraphs(22, count=6)]
+    follow_up = verdicts([article("story", short), article("follow", long, 1)])
+    assert follow_up["follow"][0] == "unique"
+    cut = verdicts([article("full", long), article("cut", short, 1)])
+    assert cut["cut"][:2] == ("near_duplicate", "full")
+    assert cut["cut"][2] < CFG.threshold, "this pair needs containment, not Jaccard"
+
+
+def test_an_update_that_adds_a_few_paragraphs_is_a_copy() -> None:
+    base = paragraphs(23, count=4)
+    got = verdicts([article("v1", base), article("v2", [*base, *paragraphs(24, count=3)], 1)])
+    assert got["v2"][:2] == ("near_duplicate", "v1")
+    assert got["v2"][2] < CFG.threshold
+
+
+def test_templated_prose_is_not_a_copy() -> None:
+    """A stock phrase in every sentence and a few stock clauses (the hostile suite's
+    prose): long and short texts of one template share many short shingles."""
+    from support.hostile import prose
+
+    items = [article(f"long-{i}", [prose(300 + 3 * i + k) for k in range(3)], i)
+             for i in range(8)]
+    items += [article(f"short-{i}", [prose(700 + i, 4 + i % 3)], 8 + i) for i in range(8)]
+    assert {v[0] for v in verdicts(items).values()} == {"unique"}
+
+
 def test_different_articles_on_the_same_topic_are_unique() -> None:
     got = verdicts([article("a", [VOTE_A]), article("b", [VOTE_B], 1),
                     article("c", paragraphs(2), 1)])
