@@ -11,12 +11,14 @@ from typing import Any
 import click
 
 from service.logging import configure_logging
+from service.memory import return_freed_arrays
 from service.settings import Settings
 
 
 def _settings(**overrides: object) -> Settings:
     settings = Settings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
     configure_logging(settings)
+    return_freed_arrays()
     return settings
 
 

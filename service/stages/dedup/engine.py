@@ -23,13 +23,13 @@ which is when verdicts can start to differ from an unbounded run.
 
 from __future__ import annotations
 
-import heapq
 import math
-from bisect import insort
-from collections.abc import Callable, Iterable, MutableMapping
+from collections.abc import Callable, Iterable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
+
+import numpy as np
 
 from service.models import Dedup, TaggedArticle
 from service.settings import DedupConfig
@@ -42,6 +42,7 @@ from service.stages.dedup.signature import (
     tokens,
     url_hash,
 )
+from service.stages.dedup.store import ALIVE, KeyIndex, Rows, Table
 
 # Journal chunk size: a Table rewrites the whole value on each insert, so small.
 CHUNK = 32
@@ -93,25 +94,6 @@ class Evicted:
             self.early += 1
 
 
-class _Oldest:
-    """Event-time order over held ids, for storage eviction (lazy deletion)."""
-
-    def __init__(self) -> None:
-        self._heap: list[tuple[int, str]] = []
-        self.newest = -(2**62)
-
-    def push(self, t: int, article_id: str) -> None:
-        heapq.heappush(self._heap, (t, article_id))
-        self.newest = max(self.newest, t)
-
-    def pop(self, alive: Callable[[int, str], bool]) -> tuple[int, str] | None:
-        while self._heap:
-            t, article_id = heapq.heappop(self._heap)
-            if alive(t, article_id):
-                return t, article_id
-        return None
-
-
 # -- the band side -----------------------------------------------------------------
 
 
@@ -122,109 +104,140 @@ class Offer:
     `inserted` is False for a replayed probe already held: nothing new to make durable.
     """
 
-    earlier: list[Candidate] = field(default_factory=list)
-    later: list[Candidate] = field(default_factory=list)
+    earlier: Sequence[Candidate] = field(default_factory=Rows)
+    later: Sequence[Candidate] = field(default_factory=Rows)
     overflow: int = 0
     inserted: bool = False
     evicted: Evicted = field(default_factory=Evicted)
 
 
 class BandStore:
-    """LSH, exact and URL buckets: key -> up to `max_candidates` entries in (t, id) order.
+    """LSH, exact and URL buckets over a compact `Table` (see `store`).
 
-    Plain in-memory lists of `Candidate`: the worker derives them from a compact durable
+    A key's bucket answers with at most `max_candidates` entries each way: the earliest
+    earlier ones within the window (the ones a verdict can name), and the earliest
+    later ones already answered. The worker derives the store from a compact durable
     record of the probes a partition took (`restore`), so an offer costs no per-bucket
     serialisation and no changelog write per bucket.
     """
 
-    def __init__(self, cfg: DedupConfig, capacity: int | None = None) -> None:
-        self.buckets: dict[str, list[Candidate]] = {}
-        self.held: dict[str, tuple[Candidate, tuple[str, ...]]] = {}
+    def __init__(self, cfg: DedupConfig, capacity: int | None = None,
+                 table: Table | None = None) -> None:
         self.cfg = cfg
         self.window = cfg.window_seconds
         self.capacity = cfg.max_entries if capacity is None else capacity
-        self._oldest = _Oldest()
+        self.table = Table() if table is None else table
+        self.index = KeyIndex(max(24, (2 * self.capacity + 4096).bit_length()))
+        # Past capacity, drop this many more at once: one sort per batch of evictions.
+        self.slack = self.capacity // 64
 
     def __len__(self) -> int:
-        return len(self.held)
+        return len(self.table)
+
+    def __contains__(self, article_id: object) -> bool:
+        return article_id in self.table
+
+    def ids(self) -> list[str]:
+        return list(self.table.row_of)
+
+    def bucket(self, key: str) -> list[Candidate]:
+        """Every live entry under `key`, in (t, id) order (tests, debugging)."""
+        table = self.table
+        rows = table.alive(np.unique(self.index.lookup(self.index.hashes([key]))[0]))
+        return sorted((table.candidate(r) for r in rows.tolist()), key=_order)
 
     def offer(self, me: Candidate, keys: Iterable[str]) -> Offer:
         """Insert `me` under `keys`; answer with what was there before it in order."""
         offer = Offer()
-        keys = tuple(keys)
-        seen: set[str] = {me.id}
-        late: set[str] = {me.id}
-        window = self.window
-        for key in keys:
-            for e in self.buckets.get(key, ()):
-                if e.order < me.order:
-                    if e.id not in seen:
-                        seen.add(e.id)
-                        offer.earlier.append(e)
-                elif e.id not in late and (window is None or e.t - me.t <= window):
-                    late.add(e.id)  # later in order, so it was answered already: a race
-                    offer.later.append(e)
-        self._insert(me, keys, offer)
+        hashes = self.index.hashes(keys)
+        rows, which = self.index.lookup(hashes)
+        if len(rows):
+            earlier, later, offer.overflow = self._answer(me, rows, which)
+            offer.earlier = self._rows(earlier)
+            offer.later = self._rows(later)
+        self._insert(me, hashes, offer)
         return offer
+
+    def _answer(self, me: Candidate, rows: np.ndarray,
+                which: np.ndarray) -> tuple[set[int], set[int], int]:
+        """The earlier and later rows to answer with, and how many a key's cap left out.
+
+        Each key answers with at most `max_candidates` rows each way, the earliest: a
+        hot key (a recurring body, a template's band) must not make every probe
+        compare thousands of entries. The other keys still match."""
+        table, cap, window = self.table, self.cfg.max_candidates, self.window
+        live = (table.flags[rows] & ALIVE) != 0
+        times = table.t[rows]
+        near = live if window is None else live & (np.abs(times - me.t) <= window)
+        mine = table.row_of.get(me.id)
+        if mine is not None:
+            near &= rows != mine
+        rows, which, times = rows[near], which[near], times[near]
+        earlier: set[int] = set()
+        later: set[int] = set()
+        capped = 0
+        counts = np.bincount(which)
+        hot = np.flatnonzero(counts > cap)
+        if len(hot):
+            busy = np.isin(which, hot)
+            for key in hot.tolist():
+                here = which == key
+                for side, wanted in ((earlier, True), (later, False)):
+                    picked = self._side(me, rows[here], wanted)
+                    capped += max(0, len(picked) - cap)
+                    side.update(picked[:cap])
+            rows, times = rows[~busy], times[~busy]
+        earlier.update(rows[times < me.t].tolist())
+        later.update(rows[times > me.t].tolist())
+        for r in rows[times == me.t].tolist():
+            (earlier if (table.ids[r] or "") < me.id else later).add(r)
+        return earlier, later, capped
+
+    def _rows(self, rows: set[int]) -> Rows:
+        table = self.table
+        ids = table.ids
+        return Rows(table, sorted(rows, key=lambda r: (int(table.t[r]), ids[r] or "")))
+
+    def _side(self, me: Candidate, rows: np.ndarray, wanted_earlier: bool) -> list[int]:
+        """One hot key's rows on one side of `me`, in (t, id) order, the earliest first;
+        beyond a few times the cap, only the earliest event times are sorted."""
+        table, cap = self.table, self.cfg.max_candidates
+        times = table.t[rows]
+        rows = rows[times <= me.t] if wanted_earlier else rows[times >= me.t]
+        if len(rows) > 4 * cap:
+            times = table.t[rows]
+            rows = rows[times <= np.partition(times, cap)[cap]]
+        ordered = sorted(rows.tolist(), key=lambda r: (int(table.t[r]), table.ids[r] or ""))
+        return [r for r in ordered
+                if ((int(table.t[r]), table.ids[r] or "") < me.order) == wanted_earlier]
 
     def restore(self, me: Candidate, keys: Iterable[str]) -> None:
         """Re-insert a probe this partition took before (a restore): no answer."""
-        self._insert(me, tuple(keys), Offer())
+        self._insert(me, self.index.hashes(keys), Offer())
 
-    def _insert(self, me: Candidate, keys: tuple[str, ...], offer: Offer) -> None:
-        if me.id in self.held:
+    def _insert(self, me: Candidate, hashes: list[int], offer: Offer) -> None:
+        table = self.table
+        if me.id in table:
             return
-        cap = self.cfg.max_candidates
-        for key in keys:
-            bucket = self.buckets.get(key)
-            if bucket is None:
-                self.buckets[key] = [me]
-                continue
-            insort(bucket, me, key=_order)
-            if len(bucket) > cap:
-                offer.overflow += self._trim(bucket, cap)
-        self.held[me.id] = (me, keys)
-        self._oldest.push(me.t, me.id)
+        row = table.add(me)
+        self.index.add(hashes, row)
         offer.inserted = True
-        while len(self.held) > self.capacity:
-            self._drop_oldest(offer.evicted)
+        if len(table) > self.capacity:
+            for answered in (offer.earlier, offer.later):
+                if isinstance(answered, Rows):
+                    answered.freeze()
+            self._drop_oldest(len(table) - self.capacity + self.slack, offer.evicted)
 
-    def _trim(self, bucket: list[Candidate], cap: int) -> int:
-        """A hot key (a recurring body, a template's band): first drop entries the window
-        no longer reaches from the newest, then the latest, so that the first copies of
-        a story, the ones every later copy must name, stay. The other bands still match."""
-        before = len(bucket)
-        over = before - cap
-        if self.window is not None:
-            cutoff = bucket[-1].t - self.window
-            stale = 0
-            while stale < over and bucket[stale].t < cutoff:
-                stale += 1
-            del bucket[:stale]
-            over -= stale
-        if over > 0:
-            del bucket[cap:]
-        return before - len(bucket)
-
-    def _drop_oldest(self, evicted: Evicted) -> None:
-        found = self._oldest.pop(lambda t, i: i in self.held and self.held[i][0].t == t)
-        if found is None:  # pragma: no cover - held and heap agree
-            return
-        me, keys = self.held.pop(found[1])
-        for key in keys:
-            bucket = self.buckets.get(key)
-            if bucket is None:
-                continue
-            rest = [e for e in bucket if e.id != me.id]
-            if rest:
-                self.buckets[key] = rest
-            else:
-                del self.buckets[key]
-        evicted.add(me.t, self._oldest.newest, self.window)
-
+    def _drop_oldest(self, count: int, evicted: Evicted) -> None:
+        table = self.table
+        for _, t in table.drop(table.oldest(count)):
+            evicted.add(t, table.newest, self.window)
+        remap = table.compact()
+        if remap is not None:
+            self.index.remap(remap)
 
 def _order(c: Candidate) -> tuple[int, str]:
-    return (c.t, c.id)
+    return c.order
 
 
 # -- the decide side ---------------------------------------------------------------
@@ -241,14 +254,15 @@ class Correction:
 
 
 class Gatherer:
-    """Per-article state keyed by id: {"me": Candidate, "wait": partitions yet to answer,
-    "v": Verdict so far}.
+    """Per-article state keyed by id. Open gathers (waiting for partitions) are dicts
+    {"me": Candidate, "wait": partitions yet to answer, "v": Verdict so far, "r":
+    reopened by a restore}; decided ones are rows of a compact `Table` with a verdict.
 
-    `wait == []` means decided and published; the state is kept (within storage), so a
-    late candidate can still correct the verdict and a replayed id gets the same one.
-    Only `payloads` (written by the caller) and `verdicts` (written here, once per
-    decision or correction) need to be durable; `restore` rebuilds the states from
-    them, reopening the undecided ones.
+    A decided article is kept (within storage), so a late candidate can still correct
+    its verdict and a replayed id gets the same one. Only `payloads` (written by the
+    caller) and `verdicts` (written here, once per decision or correction) need to be
+    durable; `restore` rebuilds the states from them, reopening the undecided ones.
+    `table` may be a band store's (one process): each article is then held once.
     """
 
     def __init__(
@@ -259,8 +273,11 @@ class Gatherer:
         capacity: int | None = None,
         *,
         atomic: bool = False,
+        table: Table | None = None,
     ) -> None:
-        self.states: dict[str, dict[str, Any]] = {}
+        self.open: dict[str, dict[str, Any]] = {}
+        self.table = Table() if table is None else table
+        self.shared = table is not None
         # Held beside the state (the worker's article bodies and verdicts), dropped with it.
         self.payloads = payloads
         self.verdicts = verdicts
@@ -269,18 +286,26 @@ class Gatherer:
         self.atomic = atomic
         self.cfg = cfg
         self.capacity = cfg.max_entries if capacity is None else capacity
-        self._oldest = _Oldest()
+        self.slack = self.capacity // 64
         self.evicted = Evicted()
 
     def __len__(self) -> int:
-        return len(self.states)
+        table = self.table
+        return table.decided_rows() + sum(
+            1 for i in self.open if i not in table or table.verdict(table.row_of[i]) is None
+        )
+
+    def _decided_row(self, article_id: str) -> int | None:
+        if article_id in self.open:
+            return None
+        row = self.table.row_of.get(article_id)
+        if row is None or self.table.status[row] < 0:
+            return None
+        return row
 
     def decided(self, article_id: str) -> Verdict | None:
-        state = self.states.get(article_id)
-        if state is None or state["wait"]:
-            return None
-        verdict: Verdict = state["v"]
-        return verdict
+        row = self._decided_row(article_id)
+        return None if row is None else self.table.verdict(row)
 
     def redecision(self, article_id: str, verdict: Verdict) -> Correction | None:
         """A verdict reached by a gather that a restore reopened, when it must go out as a
@@ -288,16 +313,20 @@ class Gatherer:
         recording it, and copies that arrived since can make this one differ. Verdicts
         only become more duplicate, so a `unique` one needs no correction, and none is
         needed when records and publications commit together (`atomic`)."""
-        state = self.states.get(article_id)
-        if self.atomic or state is None or not state.get("r") or verdict.status == "unique":
+        row = self._decided_row(article_id)
+        if self.atomic or row is None or not self.table.reopened(row):
+            return None
+        if verdict.status == "unique":
             return None
         return Correction(article_id, None, verdict, reason="redecided")
 
     def expect(self, probe: Probe, partitions: Iterable[int]) -> None:
         """Open (or reopen, on a replay of an undecided id) the gather for `probe`."""
-        prior = self.states.get(probe.me.id)
-        verdict = prior["v"] if prior is not None else UNIQUE
-        self.states[probe.me.id] = {
+        prior = self.open.get(probe.me.id)
+        row = self._decided_row(probe.me.id)
+        verdict = (prior["v"] if prior is not None
+                   else self.table.verdict(row) if row is not None else None) or UNIQUE
+        self.open[probe.me.id] = {
             **(prior or {}),
             "me": probe.me,
             "wait": sorted(set(partitions)),
@@ -310,69 +339,77 @@ class Gatherer:
         band partitions answer a replayed probe with the same earlier set)."""
         if verdict is None:
             self.expect(probe, partitions)
-            self.states[probe.me.id]["r"] = True  # a verdict may have gone out unrecorded
+            self.open[probe.me.id]["r"] = True  # a verdict may have gone out unrecorded
         else:
-            self.states[probe.me.id] = {"me": probe.me, "wait": [], "v": verdict}
-            self._held(probe.me)
+            self.open.pop(probe.me.id, None)
+            self._held(probe.me, verdict, reopened=False)
 
     def answer(
-        self, article_id: str, partition: int, candidates: Iterable[Candidate]
+        self, article_id: str, partition: int, candidates: Iterable[Candidate],
+        ordered: bool = False,
     ) -> Verdict | None:
-        """Fold one partition's answer; the verdict once the last partition answered."""
-        state = self.states.get(article_id)
+        """Fold one partition's answer; the verdict once the last partition answered.
+
+        `ordered`: the candidates come in (t, id) order, so none after the first match
+        can be earlier than it, and the fold stops there."""
+        state = self.open.get(article_id)
         if state is None or partition not in state["wait"]:
             return None  # a duplicate answer (replayed probe) or a dropped article
         me: Candidate = state["me"]
         best: Verdict = state["v"]
         for other in candidates:
+            if ordered and best.duplicate_of is not None and (
+                other.order >= (best.of_t, best.duplicate_of)
+            ):
+                break
             best = improve(me, best, other, self.cfg) or best
         wait = [p for p in state["wait"] if p != partition]
-        self.states[article_id] = {**state, "wait": wait, "v": best}
         if wait:
+            self.open[article_id] = {**state, "wait": wait, "v": best}
             return None
+        del self.open[article_id]
         if self.verdicts is not None:
             self.verdicts[article_id] = best.dump()
-        self._held(me)
+        self._held(me, best, reopened=bool(state.get("r")))
         return best
 
     def late(self, article_id: str, other: Candidate) -> Correction | None:
         """A candidate that reached a bucket after this article was answered there."""
-        state = self.states.get(article_id)
-        if state is None:
+        state = self.open.get(article_id)
+        if state is not None:
+            better = improve(state["me"], state["v"], other, self.cfg)
+            if better is not None:
+                state["v"] = better  # not yet published: the decision will carry it
             return None
-        me: Candidate = state["me"]
-        current: Verdict = state["v"]
-        better = improve(me, current, other, self.cfg)
+        row = self._decided_row(article_id)
+        if row is None:
+            return None
+        table = self.table
+        current = table.verdict(row)
+        assert current is not None
+        if current.duplicate_of is not None and (current.of_t, current.duplicate_of) <= other.order:
+            return None  # `improve`'s first test, before the candidate is built
+        better = improve(table.candidate(row), current, other, self.cfg)
         if better is None:
             return None
-        self.states[article_id] = {**state, "v": better}
-        if state["wait"]:
-            return None  # not yet published: the decision will carry it
+        table.set_verdict(row, better, table.reopened(row))
         if self.verdicts is not None:
             self.verdicts[article_id] = better.dump()
         return Correction(article_id, current, better)
 
-    def _held(self, me: Candidate) -> None:
+    def _held(self, me: Candidate, verdict: Verdict, reopened: bool) -> None:
         """A decided article counts against storage; past it, drop the oldest decided."""
-        self._oldest.push(me.t, me.id)
-        while self._decided_count() > self.capacity:
-            found = self._oldest.pop(self._is_decided)
-            if found is None:
-                return
-            del self.states[found[1]]
+        table = self.table
+        table.set_verdict(table.add(me), verdict, reopened)
+        if self.shared or len(table) <= self.capacity:
+            return  # a shared table is bounded by its band store
+        for article_id, t in table.drop(table.oldest(len(table) - self.capacity + self.slack,
+                                                     keep=self.open)):
             for held in (self.payloads, self.verdicts):
                 if held is not None:
-                    held.pop(found[1], None)
-            self.evicted.add(found[0], self._oldest.newest, self.cfg.window_seconds)
-
-    def _is_decided(self, t: int, article_id: str) -> bool:
-        state = self.states.get(article_id)
-        return state is not None and not state["wait"] and state["me"].t == t
-
-    def _decided_count(self) -> int:
-        # Undecided states are few (one batch in flight); counting them is a bound too.
-        return len(self.states)
-
+                    held.pop(article_id, None)
+            self.evicted.add(t, table.newest, self.cfg.window_seconds)
+        table.compact()
 
 # -- a durable journal, for the worker's batch records -------------------------------
 
@@ -490,7 +527,7 @@ class LocalDedup:
     def __init__(self, cfg: DedupConfig) -> None:
         self.cfg = cfg
         self.bands = BandStore(cfg)
-        self.gather = Gatherer(cfg)
+        self.gather = Gatherer(cfg, table=self.bands.table)
         self.corrections: list[Correction] = []
         self.overflow = 0
         self.evicted = Evicted()
@@ -508,9 +545,10 @@ class LocalDedup:
         self.overflow += offer.overflow
         self.evicted.total += offer.evicted.total
         self.evicted.early += offer.evicted.early
-        verdict = self.gather.answer(probe.me.id, 0, offer.earlier)
-        for later in offer.later:
-            correction = self.gather.late(later.id, probe.me)
+        verdict = self.gather.answer(probe.me.id, 0, offer.earlier, ordered=True)
+        later = offer.later
+        for later_id in later.ids() if isinstance(later, Rows) else [c.id for c in later]:
+            correction = self.gather.late(later_id, probe.me)
             if correction is not None:
                 self.corrections.append(correction)
         assert verdict is not None  # one partition: the first answer completes it

@@ -264,11 +264,11 @@ def test_replayed_probe_gets_the_same_answer_and_is_not_inserted_twice() -> None
     store = BandStore(CFG)
     first = [store.offer(p.me, p.keys) for p in probes]
     assert all(o.inserted for o in first)
-    sizes = {k: len(v) for k, v in store.buckets.items()}
+    words = store.index.words()
     again = store.offer(probes[1].me, probes[1].keys)
     assert not again.inserted and again.overflow == 0
     assert again.earlier == first[1].earlier and [c.id for c in again.earlier] == ["a0"]
-    assert {k: len(v) for k, v in store.buckets.items()} == sizes
+    assert store.index.words() == words and len(store) == 3
 
 
 def test_restored_band_store_answers_like_the_original() -> None:
@@ -281,7 +281,9 @@ def test_restored_band_store_answers_like_the_original() -> None:
     restored = BandStore(CFG)
     for p in reversed(taken):  # restore order must not matter
         restored.restore(p.me, p.keys)
-    assert restored.buckets == live.buckets
+    keys = {k for p in taken for k in p.keys}
+    assert all(restored.bucket(k) == live.bucket(k) for k in keys)
+    assert sorted(restored.ids()) == sorted(live.ids())
     for p in probes[-10:]:
         a, b = live.offer(p.me, p.keys), restored.offer(p.me, p.keys)
         assert (a.earlier, a.later) == (b.earlier, b.later)
@@ -321,9 +323,11 @@ def test_hot_bucket_is_capped_and_overflow_counted() -> None:
         verdict = local.deduplicate(article)
         assert verdict.status == ("unique" if i == 0 else "duplicate")
         assert verdict.duplicate_of in (None, "a0")
-    stored = local.bands.buckets[next(k for k in local.bands.buckets if k.startswith("f:"))]
-    assert [v[1] for v in stored] == ["a0", "a1", "a2", "a3"]  # in-window: the earliest four
-    assert local.overflow >= 6
+    late = make_probe(TaggedArticle(id="b", text=text, fetched_at=T0 + timedelta(minutes=1),
+                                    language=LANG), cfg)
+    answer = local.bands.offer(late.me, late.keys)
+    assert [c.id for c in answer.earlier] == ["a0", "a1", "a2", "a3"]  # the earliest four
+    assert answer.overflow >= 6 and local.overflow >= 6
 
 
 def test_a_full_bucket_drops_entries_the_window_no_longer_reaches_first() -> None:
@@ -336,8 +340,10 @@ def test_a_full_bucket_drops_entries_the_window_no_longer_reaches_first() -> Non
                                 fetched_at=T0 + timedelta(hours=h, seconds=i), language=LANG)
         verdict = local.deduplicate(article)
         assert verdict.duplicate_of == {0: None, 1: "a0", 2: "a0", 3: None}.get(i, "a3")
-    stored = local.bands.buckets[next(k for k in local.bands.buckets if k.startswith("f:"))]
-    assert [v[1] for v in stored] == ["a3", "a4", "a5"]
+    late = make_probe(TaggedArticle(id="b", text=text, fetched_at=T0 + timedelta(hours=5.5),
+                                    language=LANG), cfg)
+    answer = local.bands.offer(late.me, late.keys)
+    assert [c.id for c in answer.earlier] == ["a3", "a4", "a5"]  # a0-a2 are out of reach
 
 
 def test_replayed_id_gets_its_first_verdict() -> None:
@@ -358,10 +364,11 @@ def test_storage_drops_the_oldest_past_max_entries_and_counts_early_evictions() 
         local.deduplicate(TaggedArticle(id=f"x{i}", text=story(random.Random(100 + i)),
                                         fetched_at=T0 + timedelta(minutes=i), language=LANG))
     assert len(local.bands) == 5 and len(local.gather) == 5
-    assert set(local.bands.held) == {"x3", "x4", "x5", "x6", "x7"}
+    assert set(local.bands.ids()) == {"x3", "x4", "x5", "x6", "x7"}
     assert (local.evicted.total, local.evicted.early) == (3, 3)
-    held = {e.id for bucket in local.bands.buckets.values() for e in bucket}
-    assert held == set(local.bands.held)
+    gone = make_probe(TaggedArticle(id="x0", text=story(random.Random(100)), fetched_at=T0,
+                                    language=LANG), cfg)
+    assert not any(local.bands.bucket(k) for k in gone.keys)
     # Far newer articles push out ones the window no longer reaches: not early.
     for i in range(5):
         local.deduplicate(TaggedArticle(id=f"y{i}", text=story(random.Random(200 + i)),

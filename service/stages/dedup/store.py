@@ -1,0 +1,425 @@
+"""Compact storage behind the band store and the gatherer: under 1 KB per held article.
+
+A Python object costs 50-100 bytes, and a held article used to be 66 bucket entries,
+66 key strings, a `Candidate`, its signature and a gather state: about 12 KB. Here:
+
+- `Table`: one row per article in numpy columns (event time, shingle count, the 8
+  bytes behind the fingerprint and URL hashes, the signature, the verdict), and its id
+  once, as the only Python object. Rows are never reused until `compact` renumbers
+  them, so a stale index entry can only point at a dead row.
+- `KeyIndex`: each bucket key of a row is one 64-bit word, the key's hash in the high
+  bits and the row in the low ones. Recent words sit in a dict; past `FLUSH_WORDS`
+  they become a sorted numpy segment with a directory by the hashes' top bits, and a
+  segment merges into the one below while it is over a quarter of its size (an LSM
+  tree), so a lookup is a few array reads per segment, for all keys at once.
+
+A 40-bit key hash can make two different keys share a bucket, about once in 20,000
+lookups with a million articles held. That only adds a candidate, which the rule then
+judges by its text like any other; it never hides one.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterable, Sequence
+from typing import overload
+
+import numpy as np
+import xxhash
+
+from service.stages.dedup.rule import Candidate, Verdict
+from service.stages.dedup.signature import b64
+
+ALIVE, HAS_URL, ODD, REOPENED = 1, 2, 4, 8
+STATUSES = ("unique", "duplicate", "near_duplicate")
+NO_VERDICT = -1
+FLUSH_WORDS = 1 << 15
+MERGE_RATIO = 4  # merge the newest segment down while it is over a quarter of the next
+WORDS_PER_SLOT = 16
+MAX_SCAN = 256
+_INITIAL_ROWS = 1024
+
+
+def _hash_bytes(text: str | None) -> int | None:
+    """The 8 bytes behind an 11-character hash from `signature.b64`, or None."""
+    if text is None or len(text) != 11:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(text + "=")
+    except (ValueError, binascii.Error):
+        return None
+    if len(raw) != 8 or b64(raw) != text:
+        return None
+    return int.from_bytes(raw, "big")
+
+
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
+def _hash_text(value: int) -> str:
+    """`signature.b64` of the 8 bytes, without its generic steps (a hot path)."""
+    raw = binascii.b2a_base64(int(value).to_bytes(8, "big"), newline=False)
+    return raw[:11].translate(_URLSAFE).decode("ascii")
+
+
+class Rows(Sequence[Candidate]):
+    """Candidates by table row in (t, id) order, each built when first read: a fold that
+    stops at the first match builds only the rows before it. Valid until the table
+    drops rows; `BandStore` freezes them first."""
+
+    __slots__ = ("_built", "_rows", "_table")
+
+    def __init__(self, table: Table | None = None, rows: list[int] | None = None) -> None:
+        self._table = table
+        self._rows = rows or []
+        self._built: list[Candidate | None] = [None] * len(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, index: int) -> Candidate: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Candidate]: ...
+
+    def __getitem__(self, index: int | slice) -> Candidate | list[Candidate]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        built = self._built[index]
+        if built is None:
+            assert self._table is not None
+            built = self._built[index] = self._table.candidate(self._rows[index])
+        return built
+
+    def ids(self) -> list[str]:
+        """The ids, without building the candidates."""
+        if self._table is None:
+            return [c.id for c in self]
+        ids = self._table.ids
+        return [ids[r] or "" for r in self._rows]
+
+    def freeze(self) -> None:
+        for i in range(len(self)):
+            self[i]
+        self._table = None
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(list(self))
+
+
+class Table:
+    """Candidates and their verdicts by row; `row_of` maps a held id to its row."""
+
+    def __init__(self) -> None:
+        self.row_of: dict[str, int] = {}
+        self.ids: list[str | None] = []
+        self.dup_of: list[str | None] = []
+        self.odd: dict[int, Candidate] = {}  # rows whose values do not fit the columns
+        self.sig_len: int | None = None
+        self.newest = -(2**62)
+        self._alloc(_INITIAL_ROWS, 0)
+
+    def _alloc(self, size: int, sig_len: int) -> None:
+        self.t = np.zeros(size, np.int64)
+        self.n = np.zeros(size, np.int32)
+        self.fp = np.zeros(size, np.uint64)
+        self.url = np.zeros(size, np.uint64)
+        self.flags = np.zeros(size, np.uint8)
+        self.status = np.full(size, NO_VERDICT, np.int8)
+        self.sim = np.zeros(size, np.float32)
+        self.of_t = np.zeros(size, np.int64)
+        self.sig = np.zeros((size, sig_len), np.uint8)
+
+    def __len__(self) -> int:
+        return len(self.row_of)
+
+    def __contains__(self, article_id: object) -> bool:
+        return article_id in self.row_of
+
+    @property
+    def rows(self) -> int:
+        """Rows used so far, dead ones included (until `compact`)."""
+        return len(self.ids)
+
+    def add(self, me: Candidate) -> int:
+        """The row of `me`, added if its id is not held."""
+        row = self.row_of.get(me.id)
+        if row is not None:
+            return row
+        if self.sig_len is None:
+            self.sig_len = len(me.sig)
+            self._alloc(len(self.t), self.sig_len)
+        row = len(self.ids)
+        if row == len(self.t):
+            self._grow(row + max(_INITIAL_ROWS, row // 4))
+        fp, url = _hash_bytes(me.fp), _hash_bytes(me.url)
+        odd = fp is None or (me.url is not None and url is None) or len(me.sig) != self.sig_len
+        self.ids.append(me.id)
+        self.dup_of.append(None)
+        self.row_of[me.id] = row
+        self.t[row], self.n[row] = me.t, me.n
+        self.flags[row] = ALIVE | (HAS_URL if me.url is not None else 0) | (ODD if odd else 0)
+        if odd:
+            self.odd[row] = me
+        else:
+            self.fp[row] = fp or 0
+            self.url[row] = url or 0
+            self.sig[row] = np.frombuffer(me.sig, np.uint8)
+        self.newest = max(self.newest, me.t)
+        return row
+
+    def _grow(self, size: int) -> None:
+        for name in ("t", "n", "fp", "url", "flags", "sim", "of_t"):
+            old = getattr(self, name)
+            new = np.zeros(size, old.dtype)
+            new[: len(old)] = old
+            setattr(self, name, new)
+        status = np.full(size, NO_VERDICT, np.int8)
+        status[: len(self.status)] = self.status
+        self.status = status
+        sig = np.zeros((size, self.sig.shape[1]), np.uint8)
+        sig[: len(self.sig)] = self.sig
+        self.sig = sig
+
+    def candidate(self, row: int) -> Candidate:
+        odd = self.odd.get(row)
+        if odd is not None:
+            return odd
+        article_id = self.ids[row]
+        assert article_id is not None
+        url = _hash_text(self.url[row]) if self.flags[row] & HAS_URL else None
+        return Candidate(int(self.t[row]), article_id, _hash_text(self.fp[row]),
+                         self.sig[row].tobytes(), url, int(self.n[row]))
+
+    def alive(self, rows: np.ndarray) -> np.ndarray:
+        return rows[(self.flags[rows] & ALIVE) != 0]
+
+    # -- verdicts ------------------------------------------------------------------
+
+    def verdict(self, row: int) -> Verdict | None:
+        code = int(self.status[row])
+        if code == NO_VERDICT:
+            return None
+        return Verdict(STATUSES[code], self.dup_of[row], round(float(self.sim[row]), 4),
+                       int(self.of_t[row]))
+
+    def set_verdict(self, row: int, verdict: Verdict, reopened: bool = False) -> None:
+        self.status[row] = STATUSES.index(verdict.status)
+        self.dup_of[row] = verdict.duplicate_of
+        self.sim[row], self.of_t[row] = verdict.similarity, verdict.of_t
+        if reopened:
+            self.flags[row] |= REOPENED
+        else:
+            self.flags[row] &= ~np.uint8(REOPENED)
+
+    def reopened(self, row: int) -> bool:
+        return bool(self.flags[row] & REOPENED)
+
+    def decided_rows(self) -> int:
+        used = self.rows
+        return int(np.count_nonzero((self.status[:used] != NO_VERDICT)
+                                    & ((self.flags[:used] & ALIVE) != 0)))
+
+    # -- storage -------------------------------------------------------------------
+
+    def oldest(self, count: int, keep: Iterable[str] = ()) -> list[int]:
+        """The `count` rows with the oldest event time (ties: first added), not in `keep`."""
+        used = self.rows
+        live = np.flatnonzero(self.flags[:used] & ALIVE)
+        skip = {self.row_of[i] for i in keep if i in self.row_of}
+        order = live[np.argsort(self.t[live], kind="stable")]
+        picked: list[int] = []
+        for row in order.tolist():
+            if len(picked) >= count:
+                break
+            if row not in skip:
+                picked.append(row)
+        return picked
+
+    def drop(self, rows: Sequence[int]) -> list[tuple[str, int]]:
+        """Mark `rows` dead; returns their (id, event time)."""
+        dropped = []
+        for row in rows:
+            article_id = self.ids[row]
+            if article_id is None:
+                continue
+            dropped.append((article_id, int(self.t[row])))
+            del self.row_of[article_id]
+            self.ids[row] = self.dup_of[row] = None
+            self.flags[row] = 0
+            self.odd.pop(row, None)
+        return dropped
+
+    def compact(self) -> np.ndarray | None:
+        """Renumber the live rows when most are dead; the old->new map (-1 dead), or None."""
+        used = self.rows
+        dead = used - len(self.row_of)
+        if dead < max(len(self.row_of), _INITIAL_ROWS):
+            return None
+        live = np.flatnonzero(self.flags[:used] & ALIVE)
+        remap = np.full(used, -1, np.int64)
+        remap[live] = np.arange(len(live))
+        for name in ("t", "n", "fp", "url", "flags", "sim", "of_t", "status", "sig"):
+            old = getattr(self, name)
+            new = np.zeros((max(_INITIAL_ROWS, 2 * len(live)), *old.shape[1:]), old.dtype)
+            if name == "status":
+                new[:] = NO_VERDICT
+            new[: len(live)] = old[live]
+            setattr(self, name, new)
+        keep = live.tolist()
+        self.ids = [self.ids[r] for r in keep]
+        self.dup_of = [self.dup_of[r] for r in keep]
+        self.odd = {int(remap[r]): c for r, c in self.odd.items()}
+        self.row_of = {i: r for r, i in enumerate(self.ids) if i is not None}
+        return remap
+
+
+class Segment:
+    """Sorted words plus a directory by their top bits, so finding a key is a couple of
+    array reads, not a binary search over hundreds of megabytes."""
+
+    def __init__(self, words: np.ndarray, row_bits: int, presorted: bool = False) -> None:
+        if not presorted:
+            words.sort(kind="stable")  # timsort: two sorted runs merge in one pass
+        self.words = words
+        self.row_bits = row_bits
+        self.mask = np.uint64((1 << row_bits) - 1)
+        # About WORDS_PER_SLOT words per directory slot; key hashes are uniform.
+        self.dir_bits = max(1, (len(words) // WORDS_PER_SLOT).bit_length())
+        self.shift = np.uint64(64 - self.dir_bits)
+        counts = np.bincount((words >> self.shift).astype(np.int64),
+                             minlength=1 << self.dir_bits)
+        starts = np.zeros(len(counts) + 1, np.int64)
+        np.cumsum(counts, out=starts[1:])
+        self.starts = starts.astype(np.uint32 if len(words) < 2**32 else np.int64)
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def find(self, needles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Rows under each needle (a key hash), and the needle's position for each."""
+        keys = needles << np.uint64(self.row_bits)
+        slot = (keys >> self.shift).astype(np.int64)
+        lo = self.starts[slot].astype(np.int64)
+        hi = self.starts[slot + 1].astype(np.int64)
+        width = int((hi - lo).max()) if len(lo) else 0
+        if width == 0:
+            return _EMPTY, _EMPTY
+        if width > MAX_SCAN:  # a hot slot: search for the exact ranges instead
+            lo = np.searchsorted(self.words, keys, "left")
+            hi = np.searchsorted(self.words, keys | self.mask, "right")
+            hit = np.flatnonzero(hi > lo)
+            if not len(hit):
+                return _EMPTY, _EMPTY
+            found = np.concatenate([self.words[lo[i] : hi[i]] for i in hit.tolist()])
+            return (found & self.mask).astype(np.int64), np.repeat(hit, (hi - lo)[hit])
+        at = lo[:, None] + np.arange(width)
+        inside = at < hi[:, None]
+        words = self.words[np.minimum(at, len(self.words) - 1)]
+        hit = inside & ((words >> np.uint64(self.row_bits)) == needles[:, None])
+        which, _ = np.nonzero(hit)
+        return (words[hit] & self.mask).astype(np.int64), which
+
+
+class KeyIndex:
+    """Bucket key -> rows, as 64-bit words (key hash << row_bits | row); see the module."""
+
+    def __init__(self, row_bits: int = 24) -> None:
+        self.row_bits = row_bits
+        self.mask = np.uint64((1 << row_bits) - 1)
+        self.recent: dict[int, list[int]] = {}
+        self.recent_words = 0
+        self.segments: list[Segment] = []
+
+    def words(self) -> int:
+        return self.recent_words + sum(len(s) for s in self.segments)
+
+    def hashes(self, keys: Iterable[str]) -> list[int]:
+        shift = self.row_bits
+        return [xxhash.xxh3_64_intdigest(k.encode()) >> shift for k in keys]
+
+    def add(self, hashes: Iterable[int], row: int) -> None:
+        recent = self.recent
+        for h in hashes:
+            rows = recent.get(h)
+            if rows is None:
+                recent[h] = [row]
+            else:
+                rows.append(row)
+            self.recent_words += 1
+        if self.recent_words >= FLUSH_WORDS:
+            self.flush()
+
+    def lookup(self, hashes: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """The rows held under the key hashes, dead ones included, and for each the
+        position of its key in `hashes`."""
+        recent_rows: list[int] = []
+        recent_which: list[int] = []
+        get = self.recent.get
+        for i, h in enumerate(hashes):
+            held = get(h)
+            if held:
+                recent_rows += held
+                recent_which += [i] * len(held)
+        rows = [np.asarray(recent_rows, np.int64)] if recent_rows else []
+        which = [np.asarray(recent_which, np.int64)] if recent_rows else []
+        if self.segments:
+            needles = np.asarray(hashes, np.uint64)
+            for segment in self.segments:
+                found, at = segment.find(needles)
+                if len(found):
+                    rows.append(found)
+                    which.append(at)
+        if not rows:
+            return _EMPTY, _EMPTY
+        return np.concatenate(rows), np.concatenate(which)
+
+    def flush(self, alive: np.ndarray | None = None) -> None:
+        """Move the recent words into a sorted segment; merge segments of similar size."""
+        if not self.recent:
+            return
+        shift = self.row_bits
+        words = np.fromiter(
+            ((h << shift) | r for h, rows in self.recent.items() for r in rows),
+            np.uint64, self.recent_words,
+        )
+        words.sort()
+        self.recent, self.recent_words = {}, 0
+        self.segments.append(Segment(words, self.row_bits, presorted=True))
+        while (len(self.segments) > 1
+               and len(self.segments[-1]) * MERGE_RATIO >= len(self.segments[-2])):
+            top, below = self.segments.pop(), self.segments.pop()
+            merged = np.concatenate((below.words, top.words))
+            if alive is not None:
+                merged = merged[alive[(merged & self.mask).astype(np.int64)]]
+            self.segments.append(Segment(merged, self.row_bits))
+
+    def remap(self, remap: np.ndarray) -> None:
+        """Follow `Table.compact`: rows renumbered in order, dead ones (-1) dropped.
+
+        The map keeps row order, so each key's words stay sorted."""
+        self.recent = {
+            h: kept for h, rows in self.recent.items()
+            if (kept := [int(remap[r]) for r in rows if remap[r] >= 0])
+        }
+        self.recent_words = sum(len(rows) for rows in self.recent.values())
+        segments = []
+        for segment in self.segments:
+            words = segment.words
+            new_rows = remap[(words & self.mask).astype(np.int64)]
+            keep = new_rows >= 0
+            words = (words[keep] & ~self.mask) | new_rows[keep].astype(np.uint64)
+            if len(words):
+                segments.append(Segment(words, self.row_bits, presorted=True))
+        self.segments = segments
+
+
+_EMPTY = np.zeros(0, np.int64)
