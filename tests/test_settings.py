@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -32,3 +34,37 @@ def test_the_section_confidence_floor_is_a_setting(monkeypatch: pytest.MonkeyPat
     assert Settings().tag.min_section_confidence == 0.2
     monkeypatch.setenv("NEWSFLOW_SECTION_MIN_CONFIDENCE", "0.5")
     assert Settings().tag.min_section_confidence == 0.5
+
+
+def test_rocksdb_store_is_refused_under_exactly_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSFLOW_STORE", "rocksdb://")
+    assert Settings().store == "rocksdb://"  # at_least_once, the default
+    monkeypatch.setenv("NEWSFLOW_PROCESSING_GUARANTEE", "exactly_once")
+    with pytest.raises(ValidationError, match="rocksdb:// does not work with .*exactly_once"):
+        Settings()
+    monkeypatch.setenv("NEWSFLOW_STORE", "memory://")
+    assert Settings().processing_guarantee == "exactly_once"
+
+
+def test_unknown_stores_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSFLOW_STORE", "aerospike://")
+    with pytest.raises(ValidationError):
+        Settings()
+
+
+def test_rocksdb_store_gives_every_table_the_rocksdict_driver(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from service.runtime.app import make_app
+    from service.runtime.tables import ROCKSDB_OPTIONS, make_boilerplate_table
+
+    monkeypatch.setenv("NEWSFLOW_STORE", "rocksdb://")
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path))
+    settings = Settings()
+    app = make_app(settings)
+    table = make_boilerplate_table(app, settings)
+    store = table.data
+    assert type(store).__module__ == "faust.stores.rocksdb"
+    assert store.use_rocksdict and store.driver == "rocksdict"  # type: ignore[attr-defined]
+    assert store.rocksdb_options.block_cache_size == ROCKSDB_OPTIONS["block_cache_size"]  # type: ignore[attr-defined]
+    assert ROCKSDB_OPTIONS["driver"] == "rocksdict"  # faust popped a copy, not ours

@@ -13,6 +13,7 @@ from faust.transport.consumer import TransactionManager
 from service.runtime import faust_compat  # faust patches, applied on import
 from service.runtime.commits import CommitGate
 from service.runtime.security import faust_credentials
+from service.runtime.tables import table_class
 from service.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -151,7 +152,7 @@ def make_app(settings: Settings, **overrides: Any) -> faust.App:
         table_cleanup_interval=60.0,
         broker_commit_interval=settings.commit_interval_seconds,
         broker_credentials=faust_credentials(settings),
-        **overrides,
+        **{**table_class(settings), **overrides},
     )
     if settings.processing_guarantee == "exactly_once":
         app.transport.TransactionManager = WorkerTransaction  # type: ignore[misc]

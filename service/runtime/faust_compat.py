@@ -10,6 +10,10 @@ Patches:
   from a fetch that had not happened yet, and recovered empty Tables.
 - `_recovery_asyncio`: table recovery under exactly_once waited 10 s for a transaction
   marker that is never delivered.
+- `_rocksdb_set`: under `rocksdb://`, a write to a `use_partitioner` Table went to the
+  database of the *current event's* partition, not to the one of the changelog partition
+  the key is sent to; a rewritten key then lived in two databases and a restarted worker
+  could read the stale one.
 
 Accessors of private state (no public reader exists):
 - `committed_offsets`: faust's view of what was committed (`Consumer._committed_offset`).
@@ -40,6 +44,8 @@ from collections.abc import Awaitable, Iterable, Mapping, MutableMapping
 from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import murmur2
+from faust.stores import rocksdb as faust_rocksdb
 from faust.tables import recovery as faust_recovery
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
@@ -100,6 +106,37 @@ def _recovery_asyncio() -> types.ModuleType:
     return proxy
 
 
+def _changelog_partition(store: Any, key: bytes) -> int:
+    """The partition aiokafka's default partitioner gives `key` in the store's changelog
+    (what a `use_partitioner` Table's changelog send picks: faust passes no partition)."""
+    partitions = store.table.partitions or store.app.conf.topic_partitions
+    return int((murmur2(key) & 0x7FFFFFFF) % partitions)
+
+
+def _rocksdb_set(self: Any, key: bytes, value: bytes | None) -> None:
+    """faust's RocksDB `Store._set`, with the database picked by the key's changelog
+    partition for `use_partitioner` Tables.
+
+    faust 0.15.3 (stores/rocksdb.py `Store._set`) writes to the database of
+    `current_event().message.partition`: for our dedup Tables, written once per batch
+    after the batch's last event, that is any partition of the batch. Recovery writes a
+    changelog record to the database of its changelog partition, and reads search every
+    database (faust-streaming/faust#130, #144), so a key rewritten from another event
+    (a journal chunk, a corrected verdict) was held twice, and after a restart, with
+    faust's key index empty, a read could return the older value. Keys placed where
+    recovery puts them are held once, and a database holds exactly its changelog
+    partition (what revoking and reassigning it assumes). Other tables: faust's own."""
+    if not self.table.use_partitioner or self.table.is_global:
+        _FAUST_ROCKSDB_SET(self, key, value)
+        return
+    partition = _changelog_partition(self, key)
+    self._key_index[key] = partition
+    self._db_for_partition(partition).put(key, value)
+
+
+_FAUST_ROCKSDB_SET = faust_rocksdb.Store._set
+
+
 def committed_offsets(consumer: Any) -> MutableMapping[Any, int]:
     """faust's own view of the committed offset per partition, read by its gap logic
     (`Consumer._new_offset`) and by our stall check; updated in place by our commits.
@@ -151,6 +188,7 @@ def apply() -> None:
         return
     faust_aiokafka.AIOKafkaConsumerThread._highwaters = _highwaters_from_the_broker  # type: ignore[method-assign]
     faust_recovery.asyncio = _recovery_asyncio()
+    faust_rocksdb.Store._set = _rocksdb_set  # type: ignore[method-assign]
     _APPLIED = True
 
 
