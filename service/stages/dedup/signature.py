@@ -94,12 +94,13 @@ def url_hash(article: TaggedArticle) -> str | None:
 
 
 def band_keys(sig: bytes, bands: int, rows: int) -> list[str]:
-    """One short key per band: the band number and its `rows` signature bytes, base64."""
-    keys = []
-    for band in range(bands):
-        chunk = bytes((band,)) + sig[band * rows : (band + 1) * rows]
-        keys.append(base64.b64encode(chunk).decode("ascii").rstrip("="))
-    return keys
+    """One short key per band: the band number and its `rows` signature bytes, in hex.
+
+    Hex because it is one call for the whole signature and a slice per band; base64
+    per band was a third of the probe's time."""
+    text = sig.hex()
+    width = 2 * rows
+    return [f"{band:02x}{text[band * width : (band + 1) * width]}" for band in range(bands)]
 
 
 class Signer:
@@ -127,7 +128,8 @@ class Signer:
         shingles ^= shingles >> np.uint64(31)
         shingles *= _FINAL
         shingles ^= shingles >> np.uint64(29)
-        count = int(len(np.unique(shingles))) if len(hashes) else 0
+        # Distinct shingles; sort + diff is several times faster than np.unique here.
+        count = int(np.count_nonzero(np.diff(np.sort(shingles)))) + 1 if len(hashes) else 0
         offsets = np.array([0, len(shingles)], dtype=np.uint64)
         matrix = RMinHash.digest_matrix_from_flat_token_hashes(
             shingles, offsets, self.cfg.num_perm, SEED
