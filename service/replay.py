@@ -38,14 +38,14 @@ from datetime import datetime
 from typing import Any, Literal
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from pydantic import ValidationError
 
 from service.models import Rejected
 from service.runtime.admin import ensure_topics
-from service.runtime.security import aiokafka_kwargs
+from service.runtime.security import aiokafka_kwargs, committed_reader
 from service.settings import Settings
 
 REPLAYS_HEADER = "newsflow-replays"
@@ -208,15 +208,7 @@ async def _read_to_end(
 ) -> AsyncIterator[tuple[str, int, int, bytes | None, bytes | None]]:
     """Every committed record of `topic` up to its end offsets at the start: (topic,
     partition, offset, key, value), streamed."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
-        **aiokafka_kwargs(settings),
-        enable_auto_commit=False,
-        isolation_level="read_committed",
-        auto_offset_reset="earliest",
-        max_partition_fetch_bytes=16 * 1024 * 1024,
-        fetch_max_bytes=64 * 1024 * 1024,
-    )
+    consumer = committed_reader(settings)
     await consumer.start()
     try:
         tps = [TopicPartition(topic, p) for p in await _partitions(settings, topic)]

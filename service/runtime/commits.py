@@ -30,7 +30,7 @@ from faust.types.tuples import ack_lock
 
 from service import metrics
 from service.runtime import faust_compat
-from service.runtime.security import aiokafka_kwargs
+from service.runtime.security import committed_reader
 from service.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -326,15 +326,7 @@ class OffsetGuard:
 
     async def _ensure_reader(self) -> AIOKafkaConsumer:
         if self._reader is None:
-            reader = AIOKafkaConsumer(
-                bootstrap_servers=self.settings.kafka_bootstrap,
-                **aiokafka_kwargs(self.settings),
-                enable_auto_commit=False,
-                auto_offset_reset="earliest",
-                isolation_level="read_committed",
-                max_partition_fetch_bytes=16 * 1024 * 1024,
-                fetch_max_bytes=64 * 1024 * 1024,
-            )
+            reader = committed_reader(self.settings)
             await reader.start()
             self._reader = reader
         return self._reader

@@ -10,11 +10,16 @@ from __future__ import annotations
 import ssl
 from typing import Any
 
+from aiokafka import AIOKafkaConsumer
 from faust.auth import Credentials, SASLCredentials, SSLCredentials
 
 from service.settings import KafkaSecurity, Settings
 
-__all__ = ["aiokafka_kwargs", "faust_credentials", "ssl_context"]
+__all__ = ["aiokafka_kwargs", "committed_reader", "faust_credentials", "ssl_context"]
+
+# A record may be as large as the raw topic allows (16 MiB); a fetch holds a few.
+MAX_PARTITION_FETCH_BYTES = 16 * 1024 * 1024
+FETCH_MAX_BYTES = 64 * 1024 * 1024
 
 
 def ssl_context(security: KafkaSecurity) -> ssl.SSLContext | None:
@@ -63,3 +68,18 @@ def aiokafka_kwargs(settings: Settings) -> dict[str, Any]:
             sasl_plain_password=security.password.get_secret_value(),
         )
     return kwargs
+
+
+def committed_reader(settings: Settings, *topics: str) -> AIOKafkaConsumer:
+    """A consumer of committed records only, from the earliest offset, committing
+    nothing: what `replay`, `tail` and the offset guard read topics with."""
+    return AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=settings.kafka_bootstrap,
+        **aiokafka_kwargs(settings),
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+        auto_offset_reset="earliest",
+        max_partition_fetch_bytes=MAX_PARTITION_FETCH_BYTES,
+        fetch_max_bytes=FETCH_MAX_BYTES,
+    )

@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer
 
-from service.runtime.security import aiokafka_kwargs
+from service.runtime.security import committed_reader
 from service.settings import Settings
 
 
@@ -33,16 +32,7 @@ async def read_topics(
 ) -> AsyncIterator[Received]:
     """Yield records until `max_records`, or `idle_seconds` with nothing new once at least
     `min_records` arrived, or the timeout."""
-    consumer = AIOKafkaConsumer(
-        *topics,
-        bootstrap_servers=settings.kafka_bootstrap,
-        **aiokafka_kwargs(settings),
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        isolation_level="read_committed",
-        max_partition_fetch_bytes=16 * 1024 * 1024,
-        fetch_max_bytes=64 * 1024 * 1024,
-    )
+    consumer = committed_reader(settings, *topics)
     await consumer.start()
     count, deadline, last_seen = 0, time.monotonic() + timeout_seconds, time.monotonic()
     try:
