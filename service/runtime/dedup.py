@@ -328,8 +328,9 @@ class DedupAgents:
                     taken[q].extend((Candidate.load(me), keys) for me, keys in records)
         for q in partitions:
             store = self._bands[q] = BandStore(self.cfg, self.capacity)
-            for me, keys in sorted(taken[q], key=lambda probe: probe[0].order):
-                store.restore(me, keys)
+            evicted = store.restore_many(taken[q])
+            if evicted.total:
+                record_evictions(evicted)
 
     def _restore_gathers(self, partitions: set[int]) -> dict[int, list[Any]]:
         """Rebuild the gathers of `partitions`; returns the probes to send again."""
@@ -344,14 +345,15 @@ class DedupAgents:
             if p not in partitions:
                 continue
             me = Candidate.load(held[3])
+            recorded = self.verdicts.get(article_id)
+            if recorded is not None:  # decided: no keys needed, it waits for nothing
+                self._gathers[p].restore(Probe(me, ()), (), Verdict.load(recorded))
+                continue
             probe = Probe(me, probe_keys(me, self.signer))
             by_partition = self._split(probe.keys)
-            recorded = self.verdicts.get(article_id)
-            verdict = None if recorded is None else Verdict.load(recorded)
-            self._gathers[p].restore(probe, by_partition, verdict)
-            if verdict is None:
-                for q, keys in by_partition.items():
-                    resend[q].append([held[3], keys])
+            self._gathers[p].restore(probe, by_partition, None)
+            for q, keys in by_partition.items():
+                resend[q].append([held[3], keys])
         return resend
 
     def _resend(self, envelopes: dict[int, list[Any]]) -> None:

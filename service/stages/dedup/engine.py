@@ -215,6 +215,23 @@ class BandStore:
         """Re-insert a probe this partition took before (a restore): no answer."""
         self._insert(me, self.index.hashes(keys), Offer())
 
+    def restore_many(self, probes: Iterable[tuple[Candidate, Iterable[str]]]) -> Evicted:
+        """`restore` for a whole partition at once: the keys go straight into one sorted
+        segment, and storage is trimmed once at the end (the oldest go, as one by one)."""
+        table, index = self.table, self.index
+        shift = index.row_bits
+        words: list[int] = []
+        for me, keys in probes:
+            if me.id in table:
+                continue
+            row = table.add(me)
+            words += [(h << shift) | row for h in index.hashes(keys)]
+        index.add_words(np.asarray(words, np.uint64))
+        evicted = Evicted()
+        if len(table) > self.capacity:
+            self._drop_oldest(len(table) - self.capacity, evicted)
+        return evicted
+
     def _insert(self, me: Candidate, hashes: list[int], offer: Offer) -> None:
         table = self.table
         if me.id in table:

@@ -382,6 +382,15 @@ class KeyIndex:
             return _EMPTY, _EMPTY
         return np.concatenate(rows), np.concatenate(which)
 
+    def add_words(self, words: np.ndarray) -> None:
+        """Add many (hash << row_bits | row) words at once, as a segment of their own."""
+        if not len(words):
+            return
+        self.flush()
+        words.sort()
+        self.segments.append(Segment(words, self.row_bits, presorted=True))
+        self._merge()
+
     def flush(self, alive: np.ndarray | None = None) -> None:
         """Move the recent words into a sorted segment; merge segments of similar size."""
         if not self.recent:
@@ -394,6 +403,10 @@ class KeyIndex:
         words.sort()
         self.recent, self.recent_words = {}, 0
         self.segments.append(Segment(words, self.row_bits, presorted=True))
+        self._merge(alive)
+
+    def _merge(self, alive: np.ndarray | None = None) -> None:
+        """Merge the newest segment down while it is over a quarter of the one below."""
         while (len(self.segments) > 1
                and len(self.segments[-1]) * MERGE_RATIO >= len(self.segments[-2])):
             top, below = self.segments.pop(), self.segments.pop()

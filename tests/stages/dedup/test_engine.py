@@ -278,15 +278,28 @@ def test_restored_band_store_answers_like_the_original() -> None:
     for p in probes[:-10]:
         if live.offer(p.me, p.keys).inserted:
             taken.append(p)
-    restored = BandStore(CFG)
+    restored, at_once = BandStore(CFG), BandStore(CFG)
     for p in reversed(taken):  # restore order must not matter
         restored.restore(p.me, p.keys)
+    assert at_once.restore_many((p.me, p.keys) for p in taken).total == 0
     keys = {k for p in taken for k in p.keys}
-    assert all(restored.bucket(k) == live.bucket(k) for k in keys)
-    assert sorted(restored.ids()) == sorted(live.ids())
+    for store in (restored, at_once):
+        assert all(store.bucket(k) == live.bucket(k) for k in keys)
+        assert sorted(store.ids()) == sorted(live.ids())
     for p in probes[-10:]:
-        a, b = live.offer(p.me, p.keys), restored.offer(p.me, p.keys)
-        assert (a.earlier, a.later) == (b.earlier, b.later)
+        a, b, c = (s.offer(p.me, p.keys) for s in (live, restored, at_once))
+        assert (a.earlier, a.later) == (b.earlier, b.later) == (c.earlier, c.later)
+
+
+def test_a_bulk_restore_past_storage_keeps_the_newest() -> None:
+    cfg = DedupConfig(max_entries=20)
+    probes = [make_probe(tagged(r), cfg) for r in corpus(stories=30, seed=12)]
+    store = BandStore(cfg)
+    evicted = store.restore_many((p.me, p.keys) for p in probes)
+    times = {p.me.id: p.me.t for p in probes}
+    kept = set(store.ids())
+    assert len(store) == 20 and evicted.total == len(times) - 20
+    assert min(times[i] for i in kept) >= max(t for i, t in times.items() if i not in kept)
 
 
 def test_write_behind_collapses_rewrites_into_one_record_per_key() -> None:
