@@ -3,11 +3,14 @@
     python -m bench.fault_soak                          # 10 x 5 kills, 3 of each other
     python -m bench.fault_soak --runs 2 --stops 1 --brokers 1 --recoveries 1 --rebalances 1
     python -m bench.fault_soak --env NEWSFLOW_DEDUP__THRESHOLD=0.8 --write
+    python -m bench.fault_soak --baseline 1 --baseline-workers 1,2,4 --runs 0 --stops 0 \
+        --brokers 0 --recoveries 0 --rebalances 0 --items 3000 --rate 100   # no faults
 
 On a broker of its own (so it may SIGKILL it), it runs support/outside.py scenarios one
 after the other, each on fresh topics and a fresh consumer group:
 
-* `none` (`--baseline`): no faults, the checker's control: it must find nothing;
+* `none` (`--baseline`): no faults, the checker's control: it must find nothing; on
+  each worker count of `--baseline-workers` (two or more use `at_least_once`);
 * `kills` (`--runs` of them): one worker, its process group SIGKILLed and restarted
   `--kills` times at seeded random moments while the producer runs;
 * `stop` (`--stops`): two workers (`--stop-workers`); one, chosen by the seed,
@@ -157,6 +160,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rebalance-faults", type=int, default=2)
     parser.add_argument("--baseline", type=int, default=0,
                         help="runs without faults first (the checker's own control)")
+    parser.add_argument("--baseline-workers", default="1", metavar="N[,N...]",
+                        help="worker counts of each control run, e.g. 1,2,4 (issue 16: "
+                        "the same verdicts as batch on any number of workers)")
     parser.add_argument("--items", type=int, default=3000)
     parser.add_argument("--rate", type=float, default=20.0, help="inputs per second")
     parser.add_argument("--guarantee", default="exactly_once",
@@ -179,7 +185,7 @@ def main(argv: list[str] | None = None) -> None:
     machine = machine_line()
     # The control first, then the scenarios that need a special setup, then the kills.
     plans: list[tuple[str, list[str], int]] = (
-        [("none", [], 1)] * args.baseline
+        [("none", [], int(w)) for w in args.baseline_workers.split(",")] * args.baseline
         + [("stop", ["stop"] * args.stop_faults, args.stop_workers)] * args.stops
         + [("broker", ["broker"] * args.broker_faults, 1)] * (0 if args.bootstrap else args.brokers)
         + [("recovery", ["recovery"] * args.recovery_faults, 1)] * args.recoveries
