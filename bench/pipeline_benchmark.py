@@ -120,14 +120,21 @@ def warm_up(payloads: list[bytes]) -> None:
         run_pipeline(payloads[:20], settings_for(mode))
 
 
-def measure(repeats: int, quick: bool) -> tuple[list[list[object]], list[str]]:
+INPUTS = ("text-synthetic", "html-synthetic", "html-zyte")
+
+
+def measure(
+    repeats: int, quick: bool, only: tuple[str, ...] = INPUTS
+) -> tuple[list[list[object]], list[str]]:
     n_text, n_html = (300, 150) if quick else (600, 400)
-    inputs = {
-        "text-synthetic": synthetic_payloads("text", n_text),
-        "html-synthetic": synthetic_payloads("html", n_html),
-        "html-zyte": zyte_payloads(),
+    makers: dict[str, Callable[[], list[bytes]]] = {
+        "text-synthetic": lambda: synthetic_payloads("text", n_text),
+        "html-synthetic": lambda: synthetic_payloads("html", n_html),
+        "html-zyte": zyte_payloads,
     }
-    warm_up(inputs["text-synthetic"] + inputs["html-zyte"][:5])
+    inputs = {name: makers[name]() for name in INPUTS if name in only}
+    warm_up(inputs.get("text-synthetic", [])[:20] + inputs.get("html-zyte", [])[:5]
+            or next(iter(inputs.values()))[:20])
     rows: list[list[object]] = []
     notes: list[str] = []
     for name, payloads in inputs.items():
@@ -196,19 +203,29 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="fewer synthetic pages")
     ap.add_argument("--write", action="store_true", help="replace the section in perf.md")
     ap.add_argument("--profile", metavar="INPUT/MODE", help="cProfile instead of measuring")
+    ap.add_argument(
+        "--inputs", default=",".join(INPUTS),
+        help=f"comma-separated subset of {', '.join(INPUTS)} (default: all)",
+    )
     args = ap.parse_args()
+    only = tuple(name.strip() for name in args.inputs.split(",") if name.strip())
+    unknown = sorted(set(only) - set(INPUTS))
+    if unknown:
+        ap.error(f"unknown inputs: {', '.join(unknown)}")
     if args.profile:
         profile(args.profile, args.repeats)
         return
     machine = machine_line()
-    rows, _ = measure(args.repeats, args.quick)
+    rows, _ = measure(args.repeats, args.quick, only)
     out = table(HEADERS, rows)
     print(machine)
     print(out)
     if args.write:
         command = "python -m bench.pipeline_benchmark --write" + (
             f" --repeats {args.repeats}" if args.repeats != 3 else ""
-        ) + (" --quick" if args.quick else "")
+        ) + (" --quick" if args.quick else "") + (
+            f" --inputs {args.inputs}" if only != INPUTS else ""
+        )
         body = (
             "## 1. Batch pipeline, in-process, one core\n\n"
             f"`{command}`: {machine}. Median of {args.repeats} passes; each pass a fresh "

@@ -20,10 +20,11 @@ from functools import lru_cache
 from typing import Literal, Protocol
 from urllib.parse import urlsplit
 
-from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
+from py3langid.langid import MODEL_DIR, MODEL_FILE
 
 from service.models import CleanedArticle, Language, Section, TaggedArticle
 from service.settings import TagConfig
+from service.stages.tag.langid import FastIdentifier
 from service.stages.tag.lexicon import LEXICONS
 from service.stages.tag.taxonomy import (
     GENERIC_SEGMENTS,
@@ -63,6 +64,10 @@ _CODE_ALIASES: dict[str, str] = {"iw": "he", "in": "id", "ji": "yi", "jw": "jv",
 # How an allow-list code maps onto py3langid's labels (it says "no" for Bokmål).
 _ALLOW_TO_LABEL: dict[str, str] = {"nb": "no"}
 _UND = Language(code="und", confidence=0.0)
+# The fields a TaggedArticle takes over from the CleanedArticle it tags.
+_BODY_FIELDS: tuple[str, ...] = tuple(
+    name for name in TaggedArticle.model_fields if name in CleanedArticle.model_fields
+)
 
 
 def normalise_language_code(value: str | None) -> str | None:
@@ -75,9 +80,10 @@ def normalise_language_code(value: str | None) -> str | None:
 
 
 @lru_cache(maxsize=1)
-def _load_identifier() -> LanguageIdentifier:
-    """The model takes ~0.8 s to load; share one copy per process."""
-    return LanguageIdentifier.from_modelpath(MODEL_DIR / MODEL_FILE, norm_probs=True)
+def _load_identifier() -> FastIdentifier:
+    """The model takes ~0.8 s to load; share one copy per process. py3langid's own
+    model, scored the same way but faster (langid.py)."""
+    return FastIdentifier.from_modelpath(MODEL_DIR / MODEL_FILE, norm_probs=True)
 
 
 def _language_sample(text: str) -> str:
@@ -97,8 +103,26 @@ def _stem(token: str) -> str:
     return token
 
 
+# Distinct tokens remembered per process before the stem memo starts again.
+_MAX_STEMS = 200_000
+
+
+class _StemMemo(dict[str, str]):
+    """token -> `_stem(token)`, computed on first sight: `map` over its `__getitem__`
+    stems a page in C, and the same token always comes back as the same string object."""
+
+    def __missing__(self, token: str) -> str:
+        if len(self) >= _MAX_STEMS:
+            self.clear()
+        stem = self[token] = _stem(token)
+        return stem
+
+
+_STEMS = _StemMemo()
+
+
 def _tokens(text: str) -> list[str]:
-    return [_stem(t) for t in _TOKEN.findall(text.casefold().replace("’", "'"))]
+    return list(map(_STEMS.__getitem__, _TOKEN.findall(text.casefold().replace("’", "'"))))
 
 
 _TopicWeights = tuple[tuple[int, float], ...]
@@ -118,18 +142,25 @@ class _Lexicon:
                     slot = merged.setdefault(key, {})
                     slot[index[code]] = max(slot.get(index[code], 0.0), weight)
         self.terms: dict[str, _TopicWeights] = {k: tuple(v.items()) for k, v in merged.items()}
-        self.has_bigrams = any(" " in k for k in self.terms)
+        # The first words of the two-token keys: a pair is looked up only after one of
+        # them (a token never holds a space, so no other key can match a pair).
+        self.bigram_heads: frozenset[str] = frozenset(
+            k.split(" ")[0] for k in self.terms if k.count(" ") == 1
+        )
 
     def scores(self, tokens: list[str]) -> list[float]:
         counts: dict[str, int] = {}
-        terms = self.terms
-        for i, token in enumerate(tokens):
+        get = counts.get
+        terms, heads = self.terms, self.bigram_heads
+        previous: str | None = None
+        for token in tokens:
             if token in terms:
-                counts[token] = counts.get(token, 0) + 1
-            if i and self.has_bigrams:
-                pair = f"{tokens[i - 1]} {token}"
+                counts[token] = get(token, 0) + 1
+            if previous in heads:
+                pair = f"{previous} {token}"
                 if pair in terms:
-                    counts[pair] = counts.get(pair, 0) + 1
+                    counts[pair] = get(pair, 0) + 1
+            previous = token
         scores = [0.0] * len(self.topics)
         for term, count in counts.items():
             damp = 1.0 + math.log(count)
@@ -177,11 +208,17 @@ class Tagger:
         self._model = model
 
     def tag(self, article: CleanedArticle) -> TaggedArticle:
-        fields = article.model_dump(exclude={"language_hint", "section_hint"})
         language = self.language(article.text, hint=article.language_hint)
         if article.language_hint:
             language = language.model_copy(update={"hint": article.language_hint})
-        return TaggedArticle(
+        # Every field comes from a validated CleanedArticle (the body fields, which are
+        # the same in both models) or is a Language/Section built here, so the result is
+        # assembled without validating it again: what dumping the cleaned article and
+        # validating the dump rebuilt, but for the list of tags, copied, and the nested
+        # (frozen) cleaning report, shared.
+        fields = {name: getattr(article, name) for name in _BODY_FIELDS}
+        fields["tags"] = list(article.tags)
+        return TaggedArticle.model_construct(
             **fields,
             language=language,
             section=self.section(article, language=language.code),
