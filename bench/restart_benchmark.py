@@ -128,10 +128,12 @@ def main() -> None:
     parser.add_argument("--stores", nargs="+", default=["memory", "rocksdb"],
                         choices=["memory", "rocksdb"])
     parser.add_argument("--bootstrap", default=os.environ.get("NEWSFLOW_KAFKA_BOOTSTRAP"))
+    parser.add_argument("--keep", type=Path, help="keep the logs and data dirs here")
     args = parser.parse_args()
     print(machine_line())
     with tempfile.TemporaryDirectory(prefix="restart-bench-") as tmp:
-        workdir = Path(tmp)
+        workdir = args.keep or Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
         broker = None if args.bootstrap else start_broker(workdir / "kafka")
         bootstrap = args.bootstrap or (broker.bootstrap if broker else "")
         try:

@@ -13,7 +13,8 @@ Patches:
 - `_rocksdb_set`: under `rocksdb://`, a write to a `use_partitioner` Table went to the
   database of the *current event's* partition, not to the one of the changelog partition
   the key is sent to; a rewritten key then lived in two databases and a restarted worker
-  could read the stale one.
+  could read the stale one. `_rocksdb_dbs_for_key` and `_rocksdb_bucket_for_key` then
+  read a key from that one database, not from every one in turn.
 
 Accessors of private state (no public reader exists):
 - `committed_offsets`: faust's view of what was committed (`Consumer._committed_offset`).
@@ -134,7 +135,29 @@ def _rocksdb_set(self: Any, key: bytes, value: bytes | None) -> None:
     self._db_for_partition(partition).put(key, value)
 
 
+def _rocksdb_dbs_for_key(self: Any, key: bytes) -> Iterable[Any]:
+    """The one database that can hold `key` (see `_rocksdb_set`), where faust looked in
+    its key index, and on a miss (every key after a restart) in every database; reads,
+    deletes and membership tests go through here or `_rocksdb_bucket_for_key`."""
+    if not self.table.use_partitioner or self.table.is_global:
+        return _FAUST_ROCKSDB_DBS_FOR_KEY(self, key)
+    db = self._dbs.get(_changelog_partition(self, key))
+    return () if db is None else (db,)
+
+
+def _rocksdb_bucket_for_key(self: Any, key: bytes) -> Any:
+    if not self.table.use_partitioner or self.table.is_global:
+        return _FAUST_ROCKSDB_BUCKET_FOR_KEY(self, key)
+    for db in _rocksdb_dbs_for_key(self, key):
+        value = db.get(key)
+        if value is not None:
+            return faust_rocksdb._DBValueTuple(db, value)
+    return None
+
+
 _FAUST_ROCKSDB_SET = faust_rocksdb.Store._set
+_FAUST_ROCKSDB_DBS_FOR_KEY = faust_rocksdb.Store._dbs_for_key
+_FAUST_ROCKSDB_BUCKET_FOR_KEY = faust_rocksdb.Store._get_bucket_for_key
 
 
 def committed_offsets(consumer: Any) -> MutableMapping[Any, int]:
@@ -189,6 +212,8 @@ def apply() -> None:
     faust_aiokafka.AIOKafkaConsumerThread._highwaters = _highwaters_from_the_broker  # type: ignore[method-assign]
     faust_recovery.asyncio = _recovery_asyncio()
     faust_rocksdb.Store._set = _rocksdb_set  # type: ignore[method-assign]
+    faust_rocksdb.Store._dbs_for_key = _rocksdb_dbs_for_key  # type: ignore[method-assign]
+    faust_rocksdb.Store._get_bucket_for_key = _rocksdb_bucket_for_key  # type: ignore[method-assign]
     _APPLIED = True
 
 
