@@ -154,10 +154,15 @@ def _body(result: TextResult, cfg: CleanConfig) -> str:
         raise NoArticle(f"no body left after removing {sum(result.removed.values())} lines")
     if len(body) < cfg.min_text_chars:
         raise NoArticle(f"{len(body)} chars of body left, under the {cfg.min_text_chars} minimum")
-    letters = len(_NON_LETTERS_RE.sub("", body))
-    if letters < max(1, cfg.min_text_chars // 2):
+    need = max(1, cfg.min_text_chars // 2)
+    # Letters are counted on a prefix first: enough there is enough in the whole body.
+    if _letters(body[: 4 * need]) < need and (letters := _letters(body)) < need:
         raise NoArticle(f"only {letters} letters in {len(body)} chars of body")
     return body
+
+
+def _letters(text: str) -> int:
+    return len(_NON_LETTERS_RE.sub("", text))
 
 
 def _article(

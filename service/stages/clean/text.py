@@ -20,6 +20,8 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
 
 import ftfy
 from ftfy.badness import is_bad
@@ -46,7 +48,30 @@ _MOJIBAKE_HINT_RE = re.compile(
     "\u2039\u203a\u20ac\u2122]"
 )
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_TRIGGER_RE = re.compile("|".join(re.escape(t) for t in P.PROMO_TRIGGERS))
+
+
+def _trie_pattern(literals: tuple[str, ...]) -> str:
+    """A regex matching where any of `literals` occurs, as a trie: at each position only
+    the branch of the next character is tried, not every literal in turn. A literal that
+    another one starts with ends the branch (a search only asks whether any occurs)."""
+    trie: dict[str, Any] = {}
+    for literal in literals:
+        node = trie
+        for ch in literal:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def emit(node: dict[str, Any]) -> str:
+        if "" in node:
+            return ""
+        alts = [re.escape(ch) + emit(child) for ch, child in sorted(node.items())]
+        return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+
+    return emit(trie)
+
+
+# Found anywhere in the lower-cased line exactly when one of the triggers is.
+_TRIGGER_RE = re.compile(_trie_pattern(P.PROMO_TRIGGERS))
 # All promo patterns as one alternation, one named group per reason: one search a line.
 _PROMO_RE = re.compile(
     "|".join(
@@ -56,6 +81,25 @@ _PROMO_RE = re.compile(
     re.IGNORECASE,
 )
 _CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+# What `_ui_key` strips off both ends of a UI line or part.
+_UI_STRIP = " :.!?»›>→-–—"
+
+
+def _not_ui_char_re() -> re.Pattern[str] | None:
+    """A character no line made of UI phrases can hold (for the separator and glue tests):
+    not in a phrase, not its upper case (U+212A, the Kelvin sign, lower-cases to "k"), not
+    stripped by `_ui_key`, not a separator and not white space. None (no shortcut) if a
+    phrase is not ASCII, where other characters could lower-case into one."""
+    chars = set("".join(P.UI_PHRASES))
+    if not all(c.isascii() for c in chars):
+        return None
+    chars |= {c.upper() for c in chars} | set(_UI_STRIP) | set("|•·/")
+    if "k" in chars:
+        chars.add("\u212a")
+    return re.compile("[^" + "".join(re.escape(c) for c in sorted(chars)) + r"\s]")
+
+
+_NOT_UI_CHAR_RE = _not_ui_char_re()
 _SENTENCE_BREAK_RE = re.compile(r"[.!?][\"'”’]?\s+[\"“‘]?[A-Z]")
 _WORD_RE = re.compile(r"[^\W\d_][\w'’.-]*")
 
@@ -103,7 +147,10 @@ def normalise(text: str) -> str:
     if not text.isascii() and _MOJIBAKE_HINT_RE.search(text) and is_bad(text):
         text = ftfy.fix_text(text, _FTFY)
     text = _CONTROL_RE.sub("", _INVISIBLE_RE.sub("", unicodedata.normalize("NFC", text)))
-    return "\n".join(_SPACE_RE.sub(" ", line).strip() for line in text.split("\n"))
+    # str.split() splits on exactly the characters _SPACE_RE matches (Unicode white
+    # space; \u00a0, \u2000-\u200a, \u202f, \u205f and \u3000 are among them), so joining
+    # the words is the regex's collapse-and-strip, in C.
+    return "\n".join([" ".join(line.split()) for line in text.split("\n")])
 
 
 Tick = Callable[[str], None]
@@ -136,26 +183,50 @@ def _wrapped(prev: str) -> bool:
     # Hard-wrapped prose breaks long lines mid-sentence; a short line is a heading or link.
     return (
         len(prev.split()) >= WRAPPED_MIN_WORDS
-        and not P.TERMINAL_RE.search(prev)
+        and not ends_sentence(prev)
         and not is_headline(prev)
     )
+
+
+_TERMINALS = ".!?…:;。！？"
+_CLOSERS = "\"'”’»)]」』"
+_CLOSING_QUOTES = "\"”’»」』"
+
+
+def ends_sentence(line: str) -> bool:
+    """`P.TERMINAL_RE.search(line)`, read off the end of the line instead of by a scan:
+    a terminal character then only closers, or a closing quote last."""
+    if not line:
+        return False
+    if line[-1] == "\n":  # `$` also matches before a final newline
+        return P.TERMINAL_RE.search(line) is not None
+    if line[-1] in _CLOSING_QUOTES:
+        return True
+    head = line.rstrip(_CLOSERS)
+    return bool(head) and head[-1] in _TERMINALS
 
 
 def words(line: str) -> list[str]:
     """Whitespace words; CJK text has none, so count two characters as one word there."""
     tokens = line.split()
+    if line.isascii():  # no CJK
+        return tokens
     cjk = len(_CJK_RE.findall(line))
     return tokens if cjk < 2 * len(tokens) else tokens + [""] * (cjk // 2 - len(tokens))
 
 
 def is_prose(line: str) -> bool:
     n = len(words(line))
-    return n >= PROSE_LONG_WORDS or (n >= PROSE_MIN_WORDS and bool(P.TERMINAL_RE.search(line)))
+    return n >= PROSE_LONG_WORDS or (n >= PROSE_MIN_WORDS and ends_sentence(line))
 
 
+@lru_cache(maxsize=4096)
 def is_headline(line: str) -> bool:
-    """Title Case with no final punctuation: a headline or a related link, not prose."""
-    if len(line) > HEADLINE_MAX_CHARS or P.TERMINAL_RE.search(line):
+    """Title Case with no final punctuation: a headline or a related link, not prose.
+
+    Pure, and asked of the same line up to five times while one page is cleaned (the
+    teaser scan, scoring, the body, the title, the lines around it): memoised."""
+    if len(line) > HEADLINE_MAX_CHARS or ends_sentence(line):
         return False
     tokens = _WORD_RE.findall(line)
     if not HEADLINE_MIN_WORDS <= len(tokens) <= HEADLINE_MAX_WORDS:
@@ -170,14 +241,27 @@ def is_headline(line: str) -> bool:
 def is_sentence_headline(line: str) -> bool:
     """A headline in sentence case ("Veteran wins the final stage"): capitalised, several
     words, no final punctuation. Only trusted right above the body."""
-    if P.TERMINAL_RE.search(line) or static_reason(line) is not None:
+    if ends_sentence(line) or static_reason(line) is not None:
         return False
     tokens = _WORD_RE.findall(line)
     return SENTENCE_HEADLINE_MIN_WORDS <= len(tokens) <= HEADLINE_MAX_WORDS and line[0].isupper()
 
 
 def _ui_key(text: str) -> str:
-    return text.strip(" :.!?»›>→-–—").lower()
+    return text.strip(_UI_STRIP).lower()
+
+
+def _ui_parts(line: str) -> bool:
+    """UI phrases joined by separators ("Share | Tweet") or glued ("standardsDiscussion").
+    A line with a character no UI line holds skips both splits."""
+    if _NOT_UI_CHAR_RE is not None and _NOT_UI_CHAR_RE.search(line) is not None:
+        return False
+    if "|" in line or "•" in line or "·" in line or "/" in line:  # else one part
+        parts = [p for p in P.UI_SEPARATOR_RE.split(line) if p.strip()]
+        if len(parts) > 1 and all(_ui_key(p) in P.UI_PHRASES for p in parts):
+            return True
+    glued = P.GLUE_SPLIT_RE.split(line)
+    return len(glued) > 1 and all(_ui_key(p) in P.UI_PHRASES for p in glued)
 
 
 def static_reason(line: str) -> str | None:
@@ -187,13 +271,9 @@ def static_reason(line: str) -> str | None:
     key = _ui_key(line)
     if key in P.UI_PHRASES:
         return "ui"
-    parts = [p for p in P.UI_SEPARATOR_RE.split(line) if p.strip()]
-    if len(parts) > 1 and all(_ui_key(p) in P.UI_PHRASES for p in parts):
+    if _ui_parts(line):
         return "ui"
-    glued = P.GLUE_SPLIT_RE.split(line)
-    if len(glued) > 1 and all(_ui_key(p) in P.UI_PHRASES for p in glued):
-        return "ui"
-    if P.STORYLINE_RE.match(line):
+    if line.endswith((")", ")\n")) and P.STORYLINE_RE.match(line):
         return "storyline"
     n = len(words(line))
     if n <= 12 and P.TIMESTAMP_HAS_DIGIT_RE.search(line):
@@ -225,7 +305,7 @@ def tag_items(line: str) -> list[str] | None:
     """The items of a tag line ("a, B c, D"), or None when the line is not one."""
     prefixed = P.TAG_PREFIX_RE.match(line)
     body = line[prefixed.end():] if prefixed else line
-    if not body or (P.TERMINAL_RE.search(body) and not body.endswith(".")):
+    if not body or (ends_sentence(body) and not body.endswith(".")):
         return None
     if body.endswith("."):
         return None
@@ -293,7 +373,7 @@ def _one_sentence(line: str) -> bool:
 def _score(line: str) -> float:
     if is_prose(line):
         return float(len(line))
-    if P.TERMINAL_RE.search(line) and not is_headline(line):
+    if ends_sentence(line) and not is_headline(line):
         return 0.0  # a short sentence: neutral, neither body nor chrome
     return -max(NON_PROSE_PENALTY, len(line) / 2)
 
@@ -422,7 +502,7 @@ def byline_name(line: str) -> str | None:
     """The author's name when a short line is a byline ("By Jane Doe"), else None."""
     if len(words(line)) > P.BYLINE_MAX_WORDS:
         return None
-    if P.TERMINAL_RE.search(line) and not (line.endswith(".") and len(words(line)) <= 5):
+    if ends_sentence(line) and not (line.endswith(".") and len(words(line)) <= 5):
         return None
     m = P.BYLINE_RE.match(line)
     return m.group("name").strip() if m else None
