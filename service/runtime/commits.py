@@ -228,6 +228,8 @@ class OffsetGuard:
         for event in events:
             tp, offset = event.message.tp, event.message.offset
             expected = self._next.get(tp)
+            if expected is None:  # the first record of this generation: from the commit
+                expected = self._committed(tp)
             if expected is not None and offset < expected:
                 continue  # handed out already
             if expected is not None and offset > expected:
@@ -241,6 +243,16 @@ class OffsetGuard:
             self._next[tp] = offset + 1
             self._moved[tp] = time.monotonic()
         return admitted
+
+    def _committed(self, tp: TP) -> int | None:
+        """The offset faust sought `tp` to in this generation (its commit), or None.
+
+        faust can skip records at the start of a partition as well as in the middle: a
+        worker restarted after a SIGKILL was first handed records past its commit, and
+        committed past the ones in between, which no output ever held (issue 22's soak:
+        2 of 1,500 inputs lost in one run of five kills)."""
+        consumer = getattr(self.app, "consumer", None)
+        return None if consumer is None else faust_compat.committed_offsets(consumer).get(tp)
 
     def acknowledge(self, events: Sequence[Any]) -> None:
         """Tell faust's offset bookkeeping that the records this guard read are done.

@@ -150,6 +150,19 @@ async def test_guard_starts_over_after_a_rebalance() -> None:
     assert guard.reads == []
 
 
+async def test_guard_reads_what_faust_skipped_before_the_first_record_it_handed_out() -> None:
+    """Committed at 3, faust hands out 6 first: 3-5 are read and come first. Below the
+    commit nothing is handed out again; a partition never committed is faust's."""
+    guard = LogGuard({o: b"x" for o in range(10)})
+    guard.app = tail_app({RAW0: 10}, {RAW0: 3, RAW1: None}, restored=True)  # type: ignore[dict-item]
+    admitted = await guard.admit(events(RAW0, 6, 7))
+    assert [e.message.offset for e in admitted] == [3, 4, 5, 6, 7]
+    assert guard.reads == [(3, 6)]
+    guard.app.consumer_generation_id = 2  # a rebalance; faust seeks to the commit again
+    assert [e.message.offset for e in await guard.admit(events(RAW0, 1, 3))] == [3]
+    assert [e.message.offset for e in await guard.admit(events(RAW1, 5))] == [5]
+
+
 def tail_app(highwater: dict[TP, int], committed: dict[TP, int], restored: bool) -> Any:
     completed = asyncio.Event()
     if restored:
