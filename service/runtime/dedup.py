@@ -459,6 +459,10 @@ class DedupAgents:
             async for events in _batches(stream, settings, self.delivery):
                 for event in events:
                     await self._decide(event.message.partition, _payload(event))
+                # Verdicts out first, then recorded: a recorded verdict is never published
+                # again (its replayed answers find the gather decided), while an
+                # unrecorded one is re-decided after a restart and sent again.
+                await self.delivery.settle()
                 self._flush()
                 await changelogs_delivered(app)
 

@@ -109,6 +109,16 @@ class Delivery:
             # Not reset(token): a generator closed by the GC runs this elsewhere.
             self._outbox.set(None)
 
+    async def settle(self) -> None:
+        """Wait until Kafka acknowledged what the current batch has sent so far.
+
+        For an agent that must record state only after its outputs are out: under
+        at_least_once a kill between the two then repeats an output, where the other
+        order lost it (the state said done, so the replayed input published nothing)."""
+        outbox = self._outbox.get()
+        if outbox is not None:
+            await outbox.settle()
+
     def outside_batch(self) -> None:
         """Sends from here on belong to no batch (a task spawned inside one copies its
         context, and would join an Outbox that batch is settling)."""

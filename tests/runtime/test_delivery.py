@@ -47,6 +47,19 @@ async def test_a_refused_delivery_is_sent_again_before_its_batch_counts_as_done(
     assert "unit.refusing" not in delivery.stalled_topics()
 
 
+async def test_an_agent_can_settle_its_batch_before_recording_state() -> None:
+    """What dedup's decide agent does before it writes verdicts: the batch's sends so far
+    are acknowledged (refused ones sent again) when `settle` returns."""
+    topic = RefusingTopic(refusals=1)
+    delivery = Delivery()
+    await delivery.settle()  # outside a batch: nothing to wait for
+    with delivery.batch() as outbox:
+        await delivery.deliver(topic, b"k", b"verdict", None)  # type: ignore[arg-type]
+        assert topic.landed == []
+        await delivery.settle()
+        assert topic.landed == [b"verdict"] and not outbox._sent
+
+
 async def test_sends_outside_a_batch_join_no_outbox() -> None:
     topic = RefusingTopic(refusals=0)
     delivery = Delivery()
