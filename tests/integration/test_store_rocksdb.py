@@ -112,14 +112,6 @@ def wait_outcomes(bootstrap: str, topics: dict[str, str], ids: set[str],
     raise AssertionError(f"{len(ids - seen)} inputs without an outcome")
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "known defect, 2 of 11 runs: a SIGKILL can lose a correction (ag00174 stayed unique "
-    "after its earlier copy arrived just before the kill). RocksDB holds a Table write "
-    "as soon as dedup's WriteBehind flushes it, before the batch's outputs are "
-    "acknowledged, so the replayed batch finds its state already applied and does not "
-    "publish again; with memory:// the state is only what reached the changelog (5 of 5 "
-    "runs passed). The fix belongs in service/runtime/dedup.py (flush after the outputs "
-    "are acknowledged) or in a store that writes RocksDB on the changelog ack"))
 def test_rocksdb_store_restarts_read_only_the_changelog_tail(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
