@@ -294,6 +294,12 @@ class _Jobs:
         return make_rejected(payload, origin, failure, limit)
 
 
+# multiprocessing's forkserver Popen reports 255 when it cannot read a child's status
+# from the forkserver (CPython 3.11 popen_forkserver.poll): a SIGKILLed job sometimes
+# reads so under load, and "exit code 255" would say something it does not know.
+_STATUS_LOST = 255
+
+
 def _how_it_ended(executor: ProcessPoolExecutor) -> str:
     """The dead worker's exit status, as far as the executor still knows it."""
     processes = getattr(executor, "_processes", None) or {}
@@ -303,6 +309,8 @@ def _how_it_ended(executor: ProcessPoolExecutor) -> str:
         if code is not None and code < 0:
             name = signal.Signals(-code).name if -code in signal.valid_signals() else -code
             return f"killed by signal {name}"
+        if code == _STATUS_LOST:
+            return "its exit status was lost"
         if code is not None:
             return f"exit code {code}"
     return "the process pool broke"

@@ -185,7 +185,10 @@ def test_a_record_that_kills_its_job_is_a_dead_letter_and_no_line_is_lost(
         value: Any = record["value"]
         assert record["topic"] == "articles.rejected"
         assert value["error"]["code"] == "processing_failed"
-        assert "died on this record (killed by signal SIGKILL" in value["error"]["message"]
+        message = value["error"]["message"]
+        assert "died on this record (" in message
+        # The forkserver sometimes loses the status of a SIGKILLed child (batch._STATUS_LOST).
+        assert "killed by signal SIGKILL" in message or "exit status was lost" in message
         assert value["origin"]["line"] == n + 1
         assert value["payload"] == killers[n].decode()
     assert sorted(o.line or 0 for o in stats.killed_by) == [n + 1 for n in killers]
