@@ -24,7 +24,7 @@ which is when verdicts can start to differ from an unbounded run.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -104,8 +104,8 @@ class Offer:
     `inserted` is False for a replayed probe already held: nothing new to make durable.
     """
 
-    earlier: Sequence[Candidate] = field(default_factory=Rows)
-    later: Sequence[Candidate] = field(default_factory=Rows)
+    earlier: Rows = field(default_factory=Rows)
+    later: Rows = field(default_factory=Rows)
     overflow: int = 0
     inserted: bool = False
     evicted: Evicted = field(default_factory=Evicted)
@@ -240,9 +240,8 @@ class BandStore:
         self.index.add(hashes, row)
         offer.inserted = True
         if len(table) > self.capacity:
-            for answered in (offer.earlier, offer.later):
-                if isinstance(answered, Rows):
-                    answered.freeze()
+            offer.earlier.freeze()  # their rows may be renumbered below
+            offer.later.freeze()
             self._drop_oldest(len(table) - self.capacity + self.slack, offer.evicted)
 
     def _drop_oldest(self, count: int, evicted: Evicted) -> None:
@@ -563,8 +562,7 @@ class LocalDedup:
         self.evicted.total += offer.evicted.total
         self.evicted.early += offer.evicted.early
         verdict = self.gather.answer(probe.me.id, 0, offer.earlier, ordered=True)
-        later = offer.later
-        for later_id in later.ids() if isinstance(later, Rows) else [c.id for c in later]:
+        for later_id in offer.later.ids():
             correction = self.gather.late(later_id, probe.me)
             if correction is not None:
                 self.corrections.append(correction)

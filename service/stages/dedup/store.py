@@ -391,7 +391,7 @@ class KeyIndex:
         self.segments.append(Segment(words, self.row_bits, presorted=True))
         self._merge()
 
-    def flush(self, alive: np.ndarray | None = None) -> None:
+    def flush(self) -> None:
         """Move the recent words into a sorted segment; merge segments of similar size."""
         if not self.recent:
             return
@@ -403,16 +403,14 @@ class KeyIndex:
         words.sort()
         self.recent, self.recent_words = {}, 0
         self.segments.append(Segment(words, self.row_bits, presorted=True))
-        self._merge(alive)
+        self._merge()
 
-    def _merge(self, alive: np.ndarray | None = None) -> None:
+    def _merge(self) -> None:
         """Merge the newest segment down while it is over a quarter of the one below."""
         while (len(self.segments) > 1
                and len(self.segments[-1]) * MERGE_RATIO >= len(self.segments[-2])):
             top, below = self.segments.pop(), self.segments.pop()
             merged = np.concatenate((below.words, top.words))
-            if alive is not None:
-                merged = merged[alive[(merged & self.mask).astype(np.int64)]]
             self.segments.append(Segment(merged, self.row_bits))
 
     def remap(self, remap: np.ndarray) -> None:
