@@ -167,6 +167,12 @@ class Settings(BaseSettings):
     # consumers see output this much later under exactly_once; shorter means more commits
     # (and transaction markers) for the broker. faust's default.
     commit_interval_seconds: float = Field(default=2.8, gt=0)
+    # Kafka static membership (KIP-345): a worker restarted under the same id takes back
+    # its partitions at once instead of waiting out the dead member's session. Each
+    # worker needs its own (a pod name, a systemd instance). Unset, exactly_once uses
+    # `<app_id>-worker` (it runs one worker per app id); at_least_once joins dynamically.
+    # The cost: a static worker that stops leaves its partitions idle for a session.
+    group_instance_id: str | None = Field(default=None, min_length=1)
 
     kafka_security: KafkaSecurity = KafkaSecurity()
     topics: TopicSettings = TopicSettings()
@@ -208,6 +214,14 @@ class Settings(BaseSettings):
     def tag(self) -> TagConfig:
         return TagConfig(languages=self.languages, section_model=self.section_model,
                          min_section_confidence=self.section_min_confidence)
+
+    @property
+    def consumer_instance_id(self) -> str | None:
+        if self.group_instance_id is not None:
+            return self.group_instance_id
+        if self.processing_guarantee == "exactly_once":
+            return f"{self.app_id}-worker"
+        return None
 
     @property
     def broker_url(self) -> str:

@@ -68,3 +68,18 @@ def test_rocksdb_store_gives_every_table_the_rocksdict_driver(
     assert store.use_rocksdict and store.driver == "rocksdict"  # type: ignore[attr-defined]
     assert store.rocksdb_options.block_cache_size == ROCKSDB_OPTIONS["block_cache_size"]  # type: ignore[attr-defined]
     assert ROCKSDB_OPTIONS["driver"] == "rocksdict"  # faust popped a copy, not ours
+
+
+def test_static_membership_is_on_for_exactly_once_and_opt_in_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from service.runtime.app import make_app
+
+    monkeypatch.setenv("NEWSFLOW_APP_ID", "desk")
+    assert Settings().consumer_instance_id is None  # at_least_once: dynamic membership
+    monkeypatch.setenv("NEWSFLOW_PROCESSING_GUARANTEE", "exactly_once")
+    assert Settings().consumer_instance_id == "desk-worker"  # one worker per app id
+    monkeypatch.setenv("NEWSFLOW_GROUP_INSTANCE_ID", "desk-pod-0")
+    settings = Settings()
+    assert settings.consumer_instance_id == "desk-pod-0"
+    assert make_app(settings).conf.consumer_group_instance_id == "desk-pod-0"

@@ -151,6 +151,7 @@ def make_app(settings: Settings, **overrides: Any) -> faust.App:
         web_port=settings.web_port,
         table_cleanup_interval=60.0,
         broker_commit_interval=settings.commit_interval_seconds,
+        consumer_group_instance_id=settings.consumer_instance_id,
         broker_credentials=faust_credentials(settings),
         **{**table_class(settings), **overrides},
     )
