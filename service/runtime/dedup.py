@@ -58,6 +58,7 @@ from service.runtime import faust_compat
 from service.runtime.agents import _batches, _payload, origin_of
 from service.runtime.app import Topics
 from service.runtime.delivery import Delivery
+from service.runtime.faust_compat import partition_items
 from service.runtime.tables import changelogs_delivered
 from service.settings import Settings
 from service.stages.dedup import (
@@ -85,6 +86,21 @@ STANDBY_REPLICAS = 0
 TABLES = ("probes", "payloads", "verdicts", "journal")
 # How often a worker checks whether partitions it gained can be rebuilt (streams flowing).
 RESTORE_CHECK_SECONDS = 0.5
+# A rebuild hands the event loop back at least this often (heartbeats, other partitions).
+SLICE_SECONDS = 0.02
+
+
+class Slicer:
+    """Yield to the event loop once `SLICE_SECONDS` have passed since the last time."""
+
+    def __init__(self, seconds: float | None = None) -> None:
+        self.seconds = SLICE_SECONDS if seconds is None else seconds
+        self.since = time.perf_counter()
+
+    async def turn(self) -> None:
+        if time.perf_counter() - self.since > self.seconds:
+            await asyncio.sleep(0)
+            self.since = time.perf_counter()
 
 
 def partition_of(key: str, partitions: int) -> int:
@@ -226,6 +242,8 @@ class DedupAgents:
         self._gathers: dict[int, Gatherer] = {}
         self._resending: set[asyncio.Future[None]] = set()
         self._restore_due = False
+        self._epoch = 0  # rebalances seen: a rebuild begun before the last one is void
+        self._builds: dict[tuple[str, int], asyncio.Future[None]] = {}
         self._member: str | None = None
         metrics.DEDUP_INDEX_SIZE.set_function(self.size)
         self._register()
@@ -266,7 +284,8 @@ class DedupAgents:
         event of a partition): faust sends this signal before its Tables have applied
         what recovery read (`Recovery.on_recovery_completed` runs the tables' callbacks
         after it), and a fresh worker rebuilt from empty tables here, dropping the
-        answers of every article its predecessor had left undecided.
+        answers of every article its predecessor had left undecided. A rebuild still
+        running is abandoned (`_epoch`): the Tables it reads may have moved on.
 
         A worker that joined the group again under a new member id was out of it (paused
         past its session: a zombie): another worker owned its partitions meanwhile, so
@@ -275,6 +294,8 @@ class DedupAgents:
         a rebalance restart: its batch in flight commits, and must find its state."""
         previous, member = self._member, faust_compat.group_member_id(self.app.consumer)
         self._member = member
+        self._epoch += 1
+        self._builds.clear()
         if previous is not None and member is not None and member != previous:
             logger.warning("dedup: rejoined the group as a new member; rebuilding every "
                            "partition from its changelog")
@@ -294,9 +315,17 @@ class DedupAgents:
         return ({tp.partition for tp in assigned if tp.topic == bands_name},
                 {tp.partition for tp in assigned if tp.topic == tagged_name})
 
+    def restoring(self) -> bool:
+        """Whether a partition this worker is assigned still waits for its in-memory
+        state (what /readyz waits for: no verdict can be given before it)."""
+        bands, gathers = self._assigned()
+        return self._restore_due or not (bands <= self._bands.keys()
+                                         and gathers <= self._gathers.keys())
+
     def restore_pending(self) -> bool:
-        """Rebuild the partitions gained at the last rebalance once the streams flow
-        (Tables applied); re-probe their undecided articles. Returns whether it ran."""
+        """Start rebuilding the partitions gained at the last rebalance once the streams
+        flow (Tables applied); their undecided articles are probed again when done.
+        Returns whether it started."""
         app = self.app
         recovery = getattr(app.tables, "recovery", None)
         if not self._restore_due or app.rebalancing or app.in_recovery or recovery is None:
@@ -305,56 +334,130 @@ class DedupAgents:
             return False
         self._restore_due = False
         bands, gathers = self._assigned()
+        self._build(bands - set(self._bands), gathers - set(self._gathers))
+        return True
+
+    def _build(self, bands: set[int], gathers: set[int]) -> asyncio.Future[None] | None:
+        """Rebuild these partitions in the background, unless a rebuild of theirs runs
+        already; agents that need one of them wait for it (`band_store`, `gatherer`)."""
+        bands = {q for q in bands if ("b", q) not in self._builds}
+        gathers = {p for p in gathers if ("g", p) not in self._builds}
+        if not bands and not gathers:
+            return None
+        task = asyncio.ensure_future(self._rebuild(bands, gathers, self._epoch))
+        for key in [("b", q) for q in bands] + [("g", p) for p in gathers]:
+            self._builds[key] = task
+
+        def done(task: asyncio.Future[None]) -> None:
+            for key in [key for key, t in self._builds.items() if t is task]:
+                del self._builds[key]
+            if not task.cancelled() and task.exception() is not None:
+                logger.error("dedup restore failed", exc_info=task.exception())
+
+        task.add_done_callback(done)
+        return task
+
+    async def _rebuild(self, bands: set[int], gathers: set[int], epoch: int) -> None:
+        """Read the partitions' records from the Tables and build their band stores and
+        gathers aside, handing the event loop back every `SLICE_SECONDS` (the sort of a
+        band partition's index runs in a thread); install them only if no rebalance came
+        in between. Nothing reads a partition's state before it is installed."""
         started = time.perf_counter()
-        gained_bands, gained_gathers = bands - set(self._bands), gathers - set(self._gathers)
-        self._restore_bands(gained_bands)
-        resend = self._restore_gathers(gained_gathers)
+        slicer = Slicer()
+        built: dict[int, BandStore] = {}
+        # An article's probe is held by every band partition it has keys on (about all
+        # of them): decoded once. One partition's probes at a time: their keys are most
+        # of what a rebuild holds.
+        loaded: dict[tuple[Any, ...], Candidate] = {}
+        for q in sorted(bands):
+            taken = await self._read_probes(q, loaded, slicer)
+            if epoch != self._epoch:
+                return
+            built[q] = BandStore(self.cfg, self.capacity)
+            evicted = await asyncio.to_thread(built[q].restore_many, taken)
+            if evicted.total:
+                record_evictions(evicted)
+        del loaded
+        gathered, resend = await self._read_gathers(gathers, slicer)
+        if epoch != self._epoch:
+            return
+        self._bands.update(built)
+        self._gathers.update(gathered)
         logger.info(
-            "dedup restored after rebalance %d", app.rebalancing_count,
-            extra={"band_partitions": sorted(gained_bands),
-                   "gather_partitions": sorted(gained_gathers),
+            "dedup restored after rebalance %d", self.app.rebalancing_count,
+            extra={"band_partitions": sorted(bands), "gather_partitions": sorted(gathers),
+                   "articles": sum(len(g) for g in gathered.values()),
                    "reprobed": sum(len(v) for v in resend.values()),
                    "seconds": round(time.perf_counter() - started, 3)},
         )
         self._resend(resend)
-        return True
 
-    def _restore_bands(self, partitions: set[int]) -> None:
-        taken: dict[int, list[tuple[Candidate, list[str]]]] = defaultdict(list)
-        if partitions:
-            for key, records in self.tables["probes"].items():
-                q = partition_of(key.decode("utf-8"), self.n)
-                if q in partitions:
-                    taken[q].extend((Candidate.load(me), keys) for me, keys in records)
-        for q in partitions:
-            store = self._bands[q] = BandStore(self.cfg, self.capacity)
-            evicted = store.restore_many(taken[q])
-            if evicted.total:
-                record_evictions(evicted)
+    async def _read_probes(
+        self, partition: int, loaded: dict[tuple[Any, ...], Candidate], slicer: Slicer
+    ) -> list[tuple[Candidate, list[str]]]:
+        taken: list[tuple[Candidate, list[str]]] = []
+        for _p, _key, records in self._entries("probes", {partition}):
+            for dump, keys in records:
+                me = loaded.get(held := tuple(dump))
+                if me is None:
+                    me = loaded[held] = Candidate.load(dump)
+                taken.append((me, keys))
+            await slicer.turn()
+        return taken
 
-    def _restore_gathers(self, partitions: set[int]) -> dict[int, list[Any]]:
-        """Rebuild the gathers of `partitions`; returns the probes to send again."""
+    async def _read_gathers(
+        self, partitions: set[int], slicer: Slicer
+    ) -> tuple[dict[int, Gatherer], dict[int, list[Any]]]:
+        """The gathers of `partitions`, and the probes to send again."""
+        gathered = {p: self._new_gatherer(p) for p in partitions}
         resend: dict[int, list[Any]] = defaultdict(list)
-        for p in partitions:
-            self._gathers[p] = self._new_gatherer(p)
-        if not partitions:
-            return resend
-        for key, held in self.tables["payloads"].items():
+        recorded = await self._recorded_verdicts(partitions, slicer)
+        for p, key, held in self._entries("payloads", partitions):
             article_id = key.decode("utf-8")
-            p = partition_of(article_id, self.n)
-            if p not in partitions:
-                continue
             me = Candidate.load(held[3])
-            recorded = self.verdicts.get(article_id)
-            if recorded is not None:  # decided: no keys needed, it waits for nothing
-                self._gathers[p].restore(Probe(me, ()), (), Verdict.load(recorded))
-                continue
-            probe = Probe(me, probe_keys(me, self.signer))
-            by_partition = self._split(probe.keys)
-            self._gathers[p].restore(probe, by_partition, None)
-            for q, keys in by_partition.items():
-                resend[q].append([held[3], keys])
-        return resend
+            verdict = (self.verdicts.get(article_id) if recorded is None
+                       else recorded.get(key))
+            if verdict is not None:  # decided: no keys needed, it waits for nothing
+                gathered[p].restore(Probe(me, ()), (), Verdict.load(verdict))
+            else:
+                probe = Probe(me, probe_keys(me, self.signer))
+                by_partition = self._split(probe.keys)
+                gathered[p].restore(probe, by_partition, None)
+                for q, keys in by_partition.items():
+                    resend[q].append([held[3], keys])
+            await slicer.turn()
+        return gathered, resend
+
+    async def _recorded_verdicts(
+        self, partitions: set[int], slicer: Slicer
+    ) -> dict[bytes, Any] | None:
+        """The `verdicts` of `partitions` read in one pass of their databases (a lookup
+        per article costs a murmur2 hash and a read); None under memory://, where a
+        lookup is a dict's. Nothing else writes these partitions' verdicts meanwhile:
+        their decide agent waits for the rebuild."""
+        if not partitions or partition_items(self.tables["verdicts"], min(partitions)) is None:
+            return None
+        recorded: dict[bytes, Any] = {}
+        for _p, key, verdict in self._entries("verdicts", partitions):
+            recorded[key] = verdict
+            await slicer.turn()
+        return recorded
+
+    def _entries(self, name: str, partitions: set[int]) -> Iterator[tuple[int, bytes, Any]]:
+        """(partition, key, value) of table `name` in `partitions`: from each partition's
+        own database under rocksdb://, else by hashing every key of a snapshot."""
+        table = self.tables[name]
+        if not partitions:
+            return
+        if partition_items(table, min(partitions)) is None:  # memory://
+            for key, value in list(table.items()):
+                p = partition_of(key.decode("utf-8"), self.n)
+                if p in partitions:
+                    yield p, key, value
+            return
+        for p in sorted(partitions):
+            for key, value in partition_items(table, p) or ():
+                yield p, key, value
 
     def _resend(self, envelopes: dict[int, list[Any]]) -> None:
         """Send the re-probes in the background: recovery must not wait on the producer.
@@ -375,25 +478,28 @@ class DedupAgents:
         return Gatherer(self.cfg, self.payloads, self.verdicts, self.capacity,
                         atomic=self.settings.processing_guarantee == "exactly_once")
 
-    def band_store(self, partition: int) -> BandStore:
-        store = self._bands.get(partition)
-        if store is None:  # the first event of a partition gained: Tables are applied
-            self._restore_bands({partition})
-            store = self._bands[partition]
-            logger.info("dedup band partition %d restored", partition,
-                        extra={"articles": len(store)})
+    async def band_store(self, partition: int) -> BandStore:
+        """The band store of `partition`; on the first event of a partition gained
+        (Tables are applied by then), once its rebuild is done."""
+        while (store := self._bands.get(partition)) is None:
+            await self._built(("b", partition))
         return store
 
-    def gatherer(self, partition: int) -> Gatherer:
-        gather = self._gathers.get(partition)
-        if gather is None:  # as in band_store
-            resend = self._restore_gathers({partition})
-            gather = self._gathers[partition]
-            logger.info("dedup gather partition %d restored", partition,
-                        extra={"articles": len(gather),
-                               "reprobed": sum(len(v) for v in resend.values())})
-            self._resend(resend)
+    async def gatherer(self, partition: int) -> Gatherer:
+        """As `band_store`, for the gathers of an id partition."""
+        while (gather := self._gathers.get(partition)) is None:
+            await self._built(("g", partition))
         return gather
+
+    async def _built(self, key: tuple[str, int]) -> None:
+        task = self._builds.get(key)
+        if task is None:
+            kind, partition = key
+            task = self._build({partition} if kind == "b" else set(),
+                               {partition} if kind == "g" else set())
+        if task is not None:
+            # Shielded: an agent cancelled while it waits must not cancel the rebuild.
+            await asyncio.shield(task)
 
     def _split(self, keys: tuple[str, ...]) -> dict[int, list[str]]:
         by_partition: dict[int, list[str]] = defaultdict(list)
@@ -444,7 +550,8 @@ class DedupAgents:
                     # Records the offset guard read carry the generation they were read in.
                     generation = getattr(event.message, "generation_id", None) or 0
                     first.setdefault(q, (event.message.offset, generation))
-                    self._answer(q, _payload(event), envelopes, taken[q])
+                    store = await self.band_store(q)
+                    self._answer(store, q, _payload(event), envelopes, taken[q])
                     observe(time.perf_counter() - started)
                 self._record_probes(taken, first)
                 self._flush()
@@ -483,7 +590,7 @@ class DedupAgents:
             await self._publish(self.pipeline.route_rejected(rejected), timestamp)
             return
         home = partition_of(article.id, self.n)
-        gather = self.gatherer(home)
+        gather = await self.gatherer(home)
         prior = gather.decided(article.id)
         if prior is not None:  # a replay: the verdict never changes
             await self._publish(self._routed(article, prior), timestamp)
@@ -506,9 +613,9 @@ class DedupAgents:
             envelopes[partition].append([me, keys])
 
     def _answer(
-        self, partition: int, payload: bytes, envelopes: dict[int, list[Any]], taken: list[Any]
+        self, store: BandStore, partition: int, payload: bytes,
+        envelopes: dict[int, list[Any]], taken: list[Any],
     ) -> None:
-        store = self.band_store(partition)
         for me_dump, keys in orjson.loads(payload)["p"]:
             me = Candidate.load(me_dump)
             offer = store.offer(me, keys)
@@ -553,7 +660,7 @@ class DedupAgents:
         self.probes.pop(key, None)
 
     async def _decide(self, partition: int, payload: bytes) -> None:
-        gather = self.gatherer(partition)
+        gather = await self.gatherer(partition)
         for op in orjson.loads(payload)["o"]:
             if op[0] == "a":
                 verdict = gather.answer(op[1], op[2], [Candidate.load(c) for c in op[3]])

@@ -65,7 +65,11 @@ class Service:
         recovery = getattr(app.tables, "recovery", None)
         if recovery is None or not recovery.completed.is_set():
             return "recovering" if assigned else "starting"
-        return "ready" if assigned else "starting"
+        if not assigned:
+            return "starting"
+        if self.dedup.restoring():  # Tables applied; the in-memory dedup index not yet
+            return "restoring"
+        return "ready"
 
     def is_ready(self) -> bool:
         return self.state() == "ready"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 
@@ -71,3 +72,113 @@ def test_a_worker_that_rejoined_as_a_new_member_keeps_no_partition_state(
     assert rebalance(6, "m-1") == ({0, 1}, {0, 1})  # a restarted rebalance: kept
     assert rebalance(8, "m-2") == (set(), set())  # out of the group meanwhile
     assert dedup._restore_due
+
+
+def _held_partitions(dedup: Any) -> tuple[dict[str, dict[int, dict[bytes, Any]]], list[str]]:
+    """Durable records as a worker leaves them: two articles on one id partition, one
+    decided (its verdict recorded) and one not, and their probes on each band partition."""
+    from service.models import TaggedArticle
+    from service.runtime.dedup import partition_of
+    from service.stages.dedup import make_probe
+    from service.stages.dedup.rule import UNIQUE
+
+    n = dedup.n
+    held: dict[str, dict[int, dict[bytes, Any]]] = {
+        name: {p: {} for p in range(n)} for name in ("probes", "payloads", "verdicts")}
+    ids = [f"r{i}" for i in range(200) if partition_of(f"r{i}", n) == 0][:2]
+    text = " ".join(f"word{i} story{i % 7}" for i in range(60))
+    for number, article_id in enumerate(ids):
+        article = TaggedArticle.model_validate(
+            {"id": article_id, "text": text, "fetched_at": f"2026-12-0{number + 1}T10:00:00Z",
+             "language": {"code": "en", "confidence": 1.0}})
+        probe = make_probe(article, dedup.cfg)
+        me = probe.me.dump()
+        held["payloads"][0][article_id.encode()] = [article.model_dump_json(), 0.0, 0.0, me]
+        for q, keys in dedup._split(probe.keys).items():
+            held["probes"][q][f"p{q}:{number}".encode()] = [[me, keys]]
+    held["verdicts"][0][ids[0].encode()] = UNIQUE.dump()
+    return held, ids
+
+
+def test_a_rebuild_hands_the_loop_back_and_agents_wait_for_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A gained partition's band store and gathers are built aside, yielding to the event
+    loop between records, and installed whole: an agent asking for one meanwhile waits
+    for that rebuild (it starts none of its own), and the worker is `restoring` until
+    every partition it is assigned has its state. The undecided article is probed again."""
+    import asyncio
+
+    from service.runtime import dedup as module
+    from service.runtime.worker import Service
+    from service.settings import Settings
+
+    dedup = Service(Settings(store="memory://", app_id="newsflow-unit-rebuild")).dedup
+    held, ids = _held_partitions(dedup)
+    names = {id(table): name for name, table in dedup.tables.items()}
+    monkeypatch.setattr(module, "partition_items",
+                        lambda table, p: iter(held[names[id(table)]][p].items()))
+    monkeypatch.setattr(module, "SLICE_SECONDS", 0.0)  # yield after every record
+    monkeypatch.setattr(dedup, "_assigned", lambda: (set(range(dedup.n)), {0}))
+    resent: list[dict[int, list[Any]]] = []
+    monkeypatch.setattr(dedup, "_resend", resent.append)
+
+    async def scenario() -> tuple[int, int]:
+        turns = 0
+        building = dedup._build(set(range(dedup.n)), {0})
+        assert building is not None and dedup.restoring()
+        waiting = asyncio.ensure_future(dedup.gatherer(0))
+        while not building.done():
+            assert not dedup._gathers and not dedup._bands  # nothing half-built is seen
+            turns += 1
+            await asyncio.sleep(0)
+        gather = await waiting
+        assert gather is dedup._gathers[0]
+        return turns, len(gather)
+
+    turns, articles = asyncio.run(scenario())
+    assert turns > 1 and articles == 2
+    assert not dedup.restoring()
+    assert all(len(dedup._bands[q]) for q in range(dedup.n))
+    assert dedup._gathers[0].decided(ids[0]) is not None
+    assert dedup._gathers[0].decided(ids[1]) is None
+    assert [sorted({op[0][1] for ops in envelopes.values() for op in ops})
+            for envelopes in resent] == [[ids[1]]]
+
+
+def test_a_rebuild_overtaken_by_a_rebalance_installs_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The Tables a rebuild reads may change under a rebalance: what it read before one
+    is dropped, and the agent waiting for the partition gets a rebuild begun after it."""
+    import asyncio
+
+    from service.runtime import dedup as module
+    from service.runtime import faust_compat
+    from service.runtime.worker import Service
+    from service.settings import Settings
+
+    dedup = Service(Settings(store="memory://", app_id="newsflow-unit-overtaken")).dedup
+    held, _ = _held_partitions(dedup)
+    names = {id(table): name for name, table in dedup.tables.items()}
+    monkeypatch.setattr(module, "partition_items",
+                        lambda table, p: iter(held[names[id(table)]][p].items()))
+    monkeypatch.setattr(module, "SLICE_SECONDS", 0.0)
+    monkeypatch.setattr(dedup, "_assigned", lambda: (set(range(dedup.n)), {0}))
+    monkeypatch.setattr(dedup, "_resend", lambda envelopes: None)
+    monkeypatch.setattr(faust_compat, "group_member_id", lambda consumer: "m-1")
+
+    async def scenario() -> None:
+        first = dedup._build(set(range(dedup.n)), {0})
+        assert first is not None
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        assert not first.done()
+        await dedup._on_rebalance_complete(None, signal=None)
+        await first
+        assert not dedup._bands and not dedup._gathers  # read before it: dropped
+        gather = await dedup.gatherer(0)
+        assert len(gather) == 2 and 0 not in dedup._bands  # only what was asked for
+        assert dedup.restoring()
+
+    asyncio.run(scenario())
