@@ -284,49 +284,79 @@ class Table:
 
 class Segment:
     """Sorted words plus a directory by their top bits, so finding a key is a couple of
-    array reads, not a binary search over hundreds of megabytes."""
+    array reads, not a binary search over hundreds of megabytes.
 
-    def __init__(self, words: np.ndarray, row_bits: int, presorted: bool = False) -> None:
+    The words are followed by `MAX_SCAN` zero words, so a scan of `width` words from
+    any slot's start stays inside the array: a word past a slot's end belongs to a
+    later slot (other top bits) or is padding (top bits 0, read only past the end of a
+    slot other than slot 0), so it never equals a needle and needs no bounds check."""
+
+    def __init__(self, words: np.ndarray, row_bits: int, presorted: bool = False,
+                 padded: bool = False) -> None:
+        """`words` is sorted in place unless `presorted`, and copied into a padded array
+        unless it is already a view of one (`padded`: made by `with_padding`)."""
+        if not padded:
+            words = with_padding(words)
         if not presorted:
             words.sort(kind="stable")  # timsort: two sorted runs merge in one pass
-        self.words = words
+        self.words = words  # the real words: a view of the padded array
+        self._padded: np.ndarray = words.base if words.base is not None else words
         self.row_bits = row_bits
         self.mask = np.uint64((1 << row_bits) - 1)
         # About WORDS_PER_SLOT words per directory slot; key hashes are uniform.
         self.dir_bits = max(1, (len(words) // WORDS_PER_SLOT).bit_length())
         self.shift = np.uint64(64 - self.dir_bits)
+        self.slot_shift = np.uint64(64 - row_bits - self.dir_bits)  # needle -> slot
         counts = np.bincount((words >> self.shift).astype(np.int64),
                              minlength=1 << self.dir_bits)
         starts = np.zeros(len(counts) + 1, np.int64)
         np.cumsum(counts, out=starts[1:])
         self.starts = starts.astype(np.uint32 if len(words) < 2**32 else np.int64)
+        # The widest slot: a lookup scans this many words from each needle's slot start
+        # (past MAX_SCAN, as many as the needles' widest slot).
+        self.width = int(counts.max())
 
     def __len__(self) -> int:
         return len(self.words)
 
+    def scan(self, needles: np.ndarray) -> np.ndarray | None:
+        """For each needle, the `width` words from the start of its slot (a 2-D array),
+        or None when the widest slot is too wide to scan (`find` searches instead)."""
+        slot = needles >> self.slot_shift
+        lo = self.starts[slot]
+        width = self.width
+        if width > MAX_SCAN:  # a hot slot somewhere: do these needles reach one?
+            width = int((self.starts[slot + 1] - lo).max())
+            if width > MAX_SCAN:
+                return None
+        return self._padded[lo[:, None] + _SPAN[:width]]
+
     def find(self, needles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Rows under each needle (a key hash), and the needle's position for each."""
-        keys = needles << np.uint64(self.row_bits)
-        slot = (keys >> self.shift).astype(np.int64)
-        lo = self.starts[slot].astype(np.int64)
-        hi = self.starts[slot + 1].astype(np.int64)
-        width = int((hi - lo).max()) if len(lo) else 0
-        if width == 0:
+        scanned = self.scan(needles)
+        if scanned is not None:
+            scanned ^= (needles << np.uint64(self.row_bits))[:, None]
+            same = scanned <= self.mask
+            which, _ = np.nonzero(same)
+            return scanned[same].view(np.int64), which
+        keys = needles << np.uint64(self.row_bits)  # a hot slot: search the exact ranges
+        lo = np.searchsorted(self.words, keys, "left")
+        hi = np.searchsorted(self.words, keys | self.mask, "right")
+        hit = np.flatnonzero(hi > lo)
+        if not len(hit):
             return _EMPTY, _EMPTY
-        if width > MAX_SCAN:  # a hot slot: search for the exact ranges instead
-            lo = np.searchsorted(self.words, keys, "left")
-            hi = np.searchsorted(self.words, keys | self.mask, "right")
-            hit = np.flatnonzero(hi > lo)
-            if not len(hit):
-                return _EMPTY, _EMPTY
-            found = np.concatenate([self.words[lo[i] : hi[i]] for i in hit.tolist()])
-            return (found & self.mask).astype(np.int64), np.repeat(hit, (hi - lo)[hit])
-        at = lo[:, None] + np.arange(width)
-        inside = at < hi[:, None]
-        words = self.words[np.minimum(at, len(self.words) - 1)]
-        hit = inside & ((words >> np.uint64(self.row_bits)) == needles[:, None])
-        which, _ = np.nonzero(hit)
-        return (words[hit] & self.mask).astype(np.int64), which
+        found = np.concatenate([self.words[lo[i] : hi[i]] for i in hit.tolist()])
+        return (found & self.mask).astype(np.int64), np.repeat(hit, (hi - lo)[hit])
+
+
+def with_padding(words: np.ndarray, size: int | None = None) -> np.ndarray:
+    """A view of the first `size` (all) of `words` in a new array that ends in
+    `MAX_SCAN` zero words, as `Segment` wants it."""
+    size = len(words) if size is None else size
+    out = np.empty(size + MAX_SCAN, np.uint64)
+    out[len(words) :] = 0
+    out[: len(words)] = words
+    return out[:size]
 
 
 class KeyIndex:
@@ -344,23 +374,27 @@ class KeyIndex:
 
     def hashes(self, keys: Iterable[str]) -> list[int]:
         shift = self.row_bits
-        return [xxhash.xxh3_64_intdigest(k.encode()) >> shift for k in keys]
+        return [h >> shift for h in map(xxhash.xxh3_64_intdigest, map(str.encode, keys))]
 
-    def add(self, hashes: Iterable[int], row: int) -> None:
+    def add(self, hashes: list[int], row: int) -> None:
         recent = self.recent
+        get = recent.get
         for h in hashes:
-            rows = recent.get(h)
+            rows = get(h)
             if rows is None:
                 recent[h] = [row]
             else:
                 rows.append(row)
-            self.recent_words += 1
+        self.recent_words += len(hashes)
         if self.recent_words >= FLUSH_WORDS:
             self.flush()
 
     def lookup(self, hashes: list[int]) -> tuple[np.ndarray, np.ndarray]:
         """The rows held under the key hashes, dead ones included, and for each the
-        position of its key in `hashes`."""
+        position of its key in `hashes`.
+
+        Every segment's scan of every needle goes into one matrix (a row per needle),
+        compared with the needles at once: a few numpy calls per segment, not per key."""
         recent_rows: list[int] = []
         recent_which: list[int] = []
         get = self.recent.get
@@ -373,13 +407,27 @@ class KeyIndex:
         which = [np.asarray(recent_which, np.int64)] if recent_rows else []
         if self.segments:
             needles = np.asarray(hashes, np.uint64)
+            scans = []
             for segment in self.segments:
-                found, at = segment.find(needles)
-                if len(found):
+                scanned = segment.scan(needles)
+                if scanned is None:
+                    found, at = segment.find(needles)
                     rows.append(found)
                     which.append(at)
+                elif scanned.shape[1]:
+                    scans.append(scanned)
+            if scans:
+                scanned = np.concatenate(scans, axis=1) if len(scans) > 1 else scans[0]
+                # A word xor its needle's key is the word's row when the keys are equal.
+                scanned ^= (needles << np.uint64(self.row_bits))[:, None]
+                hit = scanned <= self.mask
+                at, _ = np.nonzero(hit)
+                rows.append(scanned[hit].view(np.int64))
+                which.append(at)
         if not rows:
             return _EMPTY, _EMPTY
+        if len(rows) == 1:
+            return rows[0], which[0]
         return np.concatenate(rows), np.concatenate(which)
 
     def add_words(self, words: np.ndarray) -> None:
@@ -387,8 +435,9 @@ class KeyIndex:
         if not len(words):
             return
         self.flush()
+        words = with_padding(words)
         words.sort()
-        self.segments.append(Segment(words, self.row_bits, presorted=True))
+        self.segments.append(Segment(words, self.row_bits, presorted=True, padded=True))
         self._merge()
 
     def flush(self) -> None:
@@ -396,13 +445,14 @@ class KeyIndex:
         if not self.recent:
             return
         shift = self.row_bits
-        words = np.fromiter(
+        words = with_padding(np.zeros(0, np.uint64), self.recent_words)
+        words[:] = np.fromiter(
             ((h << shift) | r for h, rows in self.recent.items() for r in rows),
             np.uint64, self.recent_words,
         )
         words.sort()
         self.recent, self.recent_words = {}, 0
-        self.segments.append(Segment(words, self.row_bits, presorted=True))
+        self.segments.append(Segment(words, self.row_bits, presorted=True, padded=True))
         self._merge()
 
     def _merge(self) -> None:
@@ -410,8 +460,9 @@ class KeyIndex:
         while (len(self.segments) > 1
                and len(self.segments[-1]) * MERGE_RATIO >= len(self.segments[-2])):
             top, below = self.segments.pop(), self.segments.pop()
-            merged = np.concatenate((below.words, top.words))
-            self.segments.append(Segment(merged, self.row_bits))
+            merged = with_padding(below.words, len(below) + len(top))
+            merged[len(below) :] = top.words
+            self.segments.append(Segment(merged, self.row_bits, padded=True))
 
     def remap(self, remap: np.ndarray) -> None:
         """Follow `Table.compact`: rows renumbered in order, dead ones (-1) dropped.
@@ -433,4 +484,5 @@ class KeyIndex:
         self.segments = segments
 
 
+_SPAN = np.arange(MAX_SCAN, dtype=np.int64)
 _EMPTY = np.zeros(0, np.int64)

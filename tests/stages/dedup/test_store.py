@@ -87,3 +87,29 @@ def test_answers_read_after_an_eviction_are_the_ones_given() -> None:
     assert isinstance(offer.earlier, Rows)
     assert [c.id for c in offer.earlier] == ["id-0", "id-1", "id-2"]
     assert "id-0" not in store and offer.evicted.total == 1
+
+
+def test_a_lookup_finds_what_a_scan_of_every_word_finds() -> None:
+    """Every segment's scan goes into one matrix, read past slot ends into the next
+    slots and the padding: keys at both ends of the hash range and a hot key included."""
+    rng = np.random.default_rng(6)
+    row_bits = 24
+    top = np.uint64(2**40 - 1)
+    index = KeyIndex(row_bits)
+    held: list[tuple[int, int]] = []
+    for size in (40_000, 9_000, 300, 7):  # one segment each, newest last
+        keys = rng.integers(0, 2**40, size, dtype=np.uint64)
+        keys[:3] = [0, 1, top]  # slot 0 and the last slot
+        keys[3 : 3 + size // 10] = 4242  # a hot key, in its segment's scan or search
+        rows = np.arange(len(held), len(held) + size, dtype=np.uint64)
+        held += list(zip(keys.tolist(), rows.tolist(), strict=True))
+        index.segments.append(Segment((keys << np.uint64(row_bits)) | rows, row_bits))
+    assert any(s.width > 256 for s in index.segments)  # the hot key: a searched segment
+    assert any(s.width <= 256 for s in index.segments)
+    needles = [0, 1, int(top), 4242, int(top) - 1, *rng.integers(0, 2**40, 60).tolist(),
+               held[5][0], held[-1][0]]
+    rows, which = index.lookup(needles)
+    got = sorted(zip(which.tolist(), rows.tolist(), strict=True))
+    expected = sorted((i, r) for i, n in enumerate(needles) for k, r in held if k == n)
+    assert got == expected
+    assert {i for i, _ in got} >= {0, 1, 2, 3}
