@@ -123,6 +123,12 @@ PUBLISH_ERRORS = Counter(
     ["topic"],
     registry=REGISTRY,
 )
+DEDUP_REPLAYS = Counter(
+    "newsflow_dedup_replays_total",
+    "Tagged articles seen again after their verdict was published (a replay after a "
+    "crash or rebalance under at_least_once): not published twice.",
+    registry=REGISTRY,
+)
 INPUTS_REREAD = Counter(
     "newsflow_inputs_reread_total",
     "Input records faust skipped, read again from Kafka and processed.",

@@ -182,3 +182,22 @@ def test_a_rebuild_overtaken_by_a_rebalance_installs_nothing(
         assert dedup.restoring()
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("guarantee", ["at_least_once", "exactly_once"])
+def test_only_the_very_record_already_published_counts_as_a_replay(guarantee: str) -> None:
+    """Same cleaned JSON and raw timestamp as the held payload: a replay of `prepare`,
+    not published again under at_least_once. Another timestamp is a re-send of the id.
+    Under exactly_once nothing is held back (an aborted transaction may hold the first)."""
+    from service.runtime.worker import Service
+    from service.settings import Settings
+
+    settings = Settings(store="memory://", app_id=f"newsflow-unit-replay-{guarantee}",
+                        processing_guarantee=guarantee)  # type: ignore[arg-type]
+    dedup = Service(settings).dedup
+    dedup.payloads["a1"] = ['{"id":"a1"}', 1764583200.123, 0.0, []]
+    at_least_once = guarantee == "at_least_once"
+    assert dedup._replayed("a1", b'{"id":"a1"}', 1764583200.123) is at_least_once
+    assert dedup._replayed("a1", b'{"id":"a1"}', 1764583201.0) is False
+    assert dedup._replayed("a1", b'{"id":"a1","text":"x"}', 1764583200.123) is False
+    assert dedup._replayed("a2", b'{"id":"a2"}', 1764583200.123) is False
