@@ -2,17 +2,26 @@
 
     python -m bench.restart_benchmark                       # N = 20,000, both stores
     python -m bench.restart_benchmark --n 50000 --stores rocksdb
+    python -m bench.restart_benchmark --n 200000 --stores rocksdb --tagged
     python -m bench.restart_benchmark --bootstrap 127.0.0.1:9092   # an existing broker
 
-Nothing is skipped: the dedup state is filled through a real `newsflow worker`
-(at_least_once, 4 partitions, `fast` cleaning) on a real broker. N synthetic articles
-(support/kafka.py word banks, 3 paragraphs, 10% exact and 10% near copies, fetched
-within the last day) are produced at once and the worker takes them as fast as it can;
-once N outcomes are on the output topics the worker is SIGKILLed and a second one
-started on the same data dir. Reported: seconds from the second start to /readyz 200
-(Tables recovered, partitions assigned), and to its "dedup restored" log line (the
-in-memory band and gather stores rebuilt from the Tables, which /readyz does not wait
-for), with the RocksDB size on disk. The machine's load is printed with them.
+The dedup state is filled through a real `newsflow worker` (at_least_once, 4 partitions,
+`fast` cleaning) on a real broker. N synthetic articles (support/kafka.py word banks, 3
+paragraphs, 10% exact and 10% near copies, fetched within the last day) are produced at
+once and the worker takes them as fast as it can; once it gave N outcomes (its /metrics:
+first verdicts and dead letters) it is SIGKILLed and a second one started on the same
+data dir.
+
+`--tagged` skips cleaning and tagging in the fill, to reach 1M held in reasonable time:
+the articles go straight to the internal tagged topic, as the records the tag stage
+makes of this plain text (the first 50 are checked against the real `Pipeline.prepare`:
+same text, canonical URL and event time), so only the dedup stage (scatter, bands,
+decide, its Tables) runs in the worker. The restart is the same either way.
+
+Reported: seconds from the second start to /readyz 200, which waits for the in-memory
+band and gather stores rebuilt from the Tables (the "dedup restored" log line; `rebuild_s`
+is the seconds it gives), the articles and index entries held after it, the worker's
+data dir size on disk (RocksDB), and the machine's load before and after.
 """
 
 from __future__ import annotations
@@ -25,29 +34,30 @@ import signal
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
 
 from bench.common import load_average, machine_line
+from service.settings import Settings
 from support.kafka import (
     WorkerProcess,
     isolated_env,
     lightly_edited,
-    produce,
+    metric_value,
     settings_from,
     start_broker,
     synthetic_article,
     synthetic_body,
-    wait_outputs,
 )
 
 
-def articles(n: int, seed: int = 16) -> list[tuple[bytes, bytes]]:
+def articles(n: int, seed: int = 16) -> Iterator[dict[str, str]]:
+    """The N raw articles, made as they are sent (1M would not fit in memory at once)."""
     rng = random.Random(seed)
     now = datetime.now(UTC)
-    out: list[tuple[bytes, bytes]] = []
     originals: list[str] = []
     for i in range(n):
         fetched = (now - timedelta(seconds=rng.randint(0, 86_400))).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -59,10 +69,72 @@ def articles(n: int, seed: int = 16) -> list[tuple[bytes, bytes]]:
         else:
             text = synthetic_body(rng)
             originals.append(text)
-        doc = synthetic_article(f"a{i:07d}", text, source=f"site{i % 50}.test",
+        yield synthetic_article(f"a{i:07d}", text, source=f"site{i % 50}.test",
                                 fetched_at=fetched)
-        out.append((doc["id"].encode(), orjson.dumps(doc)))
-    return out
+
+
+def tagged(doc: dict[str, str]) -> dict[str, object]:
+    """What the tag stage makes of one of these plain-text articles (`--tagged`)."""
+    return {**doc, "canonical_url": doc["url"], "fetched_at": doc["fetched_at"],
+            "cleaning": {"input_kind": "text", "lines_kept": 3, "lines_removed": 0,
+                         "removed": {}},
+            "language": {"code": "en", "confidence": 0.99, "hint": None}, "section": None}
+
+
+def check_tagged(settings: Settings, docs: list[dict[str, str]]) -> None:
+    """`tagged` gives what dedup reads as the real prepare step does."""
+    from service.models import Origin, TaggedArticle
+    from service.pipeline import Pipeline
+
+    pipeline = Pipeline(settings, {})
+    for i, doc in enumerate(docs):
+        real = pipeline.prepare(orjson.dumps(doc), Origin(topic="raw", partition=0, offset=i))
+        assert isinstance(real, TaggedArticle), real
+        mine = TaggedArticle.model_validate(tagged(doc))
+        for name in ("id", "text", "canonical_url", "fetched_at", "url", "source"):
+            assert getattr(real, name) == getattr(mine, name), (name, doc["id"])
+
+
+async def produce_all(bootstrap: str, topic: str, n: int, as_tagged: bool) -> None:
+    from aiokafka import AIOKafkaProducer
+
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=20,
+                                max_batch_size=1 << 20, max_request_size=16 * 1024 * 1024)
+    await producer.start()
+    try:
+        pending = []
+        for doc in articles(n):
+            value = orjson.dumps(tagged(doc) if as_tagged else doc)
+            pending.append(await producer.send(topic, value, key=doc["id"].encode()))
+            if len(pending) >= 20_000:
+                await asyncio.gather(*pending)
+                pending = []
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+
+
+OUTCOMES = [("dedup", outcome) for outcome in ("clean", "duplicate", "near_duplicate",
+                                             "rejected")] + [("prepare", "rejected")]
+
+
+def outcomes(port: int) -> float:
+    """Inputs the worker gave an outcome (its first verdict or dead letter; corrections
+    are not counted), from its /metrics."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+            text = response.read().decode()
+    except OSError:
+        return 0.0
+    return sum(metric_value(text, "newsflow_messages_total", stage=stage, outcome=outcome)
+               or 0.0 for stage, outcome in OUTCOMES)
+
+
+def wait_outputs(port: int, n: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while outcomes(port) < n:
+        assert time.monotonic() < deadline, f"fewer than {n} outcomes in {timeout} s"
+        time.sleep(5)
 
 
 def ready(port: int) -> bool:
@@ -73,33 +145,48 @@ def ready(port: int) -> bool:
         return False
 
 
-def restored_seconds(log: Path) -> float | None:
+def scrape(port: int, name: str) -> float | None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+            return metric_value(response.read().decode(), name)
+    except OSError:
+        return None
+
+
+def restored(log: Path) -> tuple[float, int]:
+    """Seconds and articles of the "dedup restored" lines so far (one per rebuild)."""
+    seconds, held = 0.0, 0
     for line in log.read_text(errors="replace").splitlines():
         if "dedup restored" in line:
-            return float(orjson.loads(line).get("seconds", 0.0))
-    return None
+            record = orjson.loads(line)
+            seconds += float(record.get("seconds", 0.0))
+            held += int(record.get("articles", 0))
+    return round(seconds, 1), held
 
 
 def du(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
-def run(store: str, n: int, bootstrap: str, workdir: Path) -> dict[str, float | int | None]:
+def run(store: str, n: int, bootstrap: str, workdir: Path,
+        as_tagged: bool) -> dict[str, float | int | None]:
     data = workdir / f"data-{store}"
     env = isolated_env(bootstrap, NEWSFLOW_STORE=f"{store}://", NEWSFLOW_DATA_DIR=str(data),
                        NEWSFLOW_CLEAN__MODE="fast", NEWSFLOW_LOG_LEVEL="INFO",
                        NEWSFLOW_DEDUP__WINDOW_SECONDS=str(7 * 86_400))
     settings = settings_from(env)
-    items = articles(n)
+    if as_tagged:
+        check_tagged(settings, list(articles(50)))
     first = WorkerProcess(env, workdir / f"{store}-fill.log").start()
     second = WorkerProcess(env, workdir / f"{store}-restart.log")
     try:
         first.wait_ready(180)
         started = time.monotonic()
-        asyncio.run(produce(bootstrap, settings.topics.raw, [v for _, v in items],
-                            keys=[k for k, _ in items]))
-        wait_outputs(settings, n, timeout=max(600.0, n / 10))
+        topic = settings.topics.tagged if as_tagged else settings.topics.raw
+        asyncio.run(produce_all(bootstrap, topic, n, as_tagged))
+        wait_outputs(first.web_port, n, timeout=max(600.0, n / 10))
         fill = time.monotonic() - started
+        held_before = scrape(first.web_port, "newsflow_dedup_index_entries")
         time.sleep(settings.commit_interval_seconds * 2)  # let the last commits land
         first.kill(signal.SIGKILL)
         size = du(data)
@@ -109,16 +196,13 @@ def run(store: str, n: int, bootstrap: str, workdir: Path) -> dict[str, float | 
             assert second.process is not None and second.process.poll() is None, second.log()
             time.sleep(0.1)
         to_ready = time.monotonic() - restart
-        restored = None
-        while restored is None and time.monotonic() - restart < to_ready + 600:
-            restored = restored_seconds(second.log_path)
-            time.sleep(0.2)
-        to_restored = time.monotonic() - restart
+        rebuild, held = restored(second.log_path)
+        entries = scrape(second.web_port, "newsflow_dedup_index_entries")
     finally:
         first.kill()
         second.kill()
-    return {"fill_s": round(fill, 1), "ready_s": round(to_ready, 1),
-            "restored_s": round(to_restored, 1), "rebuild_s": restored,
+    return {"fill_s": round(fill, 1), "ready_s": round(to_ready, 1), "rebuild_s": rebuild,
+            "held": held, "index_entries": entries, "index_entries_before": held_before,
             "data_mb": round(size / 1e6, 1)}
 
 
@@ -127,6 +211,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=20_000)
     parser.add_argument("--stores", nargs="+", default=["memory", "rocksdb"],
                         choices=["memory", "rocksdb"])
+    parser.add_argument("--tagged", action="store_true",
+                        help="fill through the dedup stage only (see above)")
     parser.add_argument("--bootstrap", default=os.environ.get("NEWSFLOW_KAFKA_BOOTSTRAP"))
     parser.add_argument("--keep", type=Path, help="keep the logs and data dirs here")
     args = parser.parse_args()
@@ -139,8 +225,9 @@ def main() -> None:
         try:
             for store in args.stores:
                 before = load_average()
-                result = run(store, args.n, bootstrap, workdir)
-                print(f"{store}:// N={args.n}: {result} load {before} -> {load_average()}",
+                result = run(store, args.n, bootstrap, workdir, args.tagged)
+                mode = " tagged" if args.tagged else ""
+                print(f"{store}:// N={args.n}{mode}: {result} load {before} -> {load_average()}",
                       flush=True)
         finally:
             if broker is not None:

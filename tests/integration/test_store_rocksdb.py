@@ -152,6 +152,8 @@ def test_rocksdb_store_restarts_read_only_the_changelog_tail(
         second = GroupWorker(env, tmp_path / "worker2.log").start()
         workers.append(second)
         second.wait_ready(120)
+        # Ready means its dedup index is rebuilt (/readyz says "restoring" until then).
+        assert "dedup restored" in second.log_path.read_text(), second.log_path
 
         producer = PacedProducer(kafka_bootstrap, raw, lines[FIRST:], rate=60.0)
         producer.start()
