@@ -99,7 +99,7 @@ def test_a_lookup_finds_what_a_scan_of_every_word_finds() -> None:
     held: list[tuple[int, int]] = []
     for size in (40_000, 9_000, 300, 7):  # one segment each, newest last
         keys = rng.integers(0, 2**40, size, dtype=np.uint64)
-        keys[:3] = [0, 1, top]  # slot 0 and the last slot
+        keys[:3] = np.array([0, 1, top], np.uint64)  # slot 0 and the last slot
         keys[3 : 3 + size // 10] = 4242  # a hot key, in its segment's scan or search
         rows = np.arange(len(held), len(held) + size, dtype=np.uint64)
         held += list(zip(keys.tolist(), rows.tolist(), strict=True))
