@@ -12,7 +12,7 @@ from faust.transport.consumer import TransactionManager
 
 from service.runtime import faust_compat  # faust patches, applied on import
 from service.runtime.commits import CommitGate
-from service.runtime.security import faust_credentials
+from service.runtime.security import committed_reader, faust_credentials
 from service.runtime.tables import table_class
 from service.settings import Settings
 
@@ -157,6 +157,7 @@ def make_app(settings: Settings, **overrides: Any) -> faust.App:
     )
     if settings.processing_guarantee == "exactly_once":
         app.transport.TransactionManager = WorkerTransaction  # type: ignore[misc]
+        faust_compat.prove_recovery_ends(app, lambda: committed_reader(settings))
 
         @app.timer(settings.commit_interval_seconds)
         async def commit_on_our_clock() -> None:

@@ -9,7 +9,9 @@ Patches:
 - `_highwaters_from_the_broker`: table recovery under exactly_once took its highwaters
   from a fetch that had not happened yet, and recovered empty Tables.
 - `_recovery_asyncio`: table recovery under exactly_once waited 10 s for a transaction
-  marker that is never delivered.
+  marker that is never delivered; it now ends when a reader of ours shows nothing
+  committed is left (`prove_recovery_ends`).
+- `_table_manager_on_start`: a 1 s sleep before Table recovery starts.
 - `_rocksdb_set`: under `rocksdb://`, a write to a `use_partitioner` Table went to the
   database of the *current event's* partition, not to the one of the changelog partition
   the key is sent to; a rewritten key then lived in two databases and a restarted worker
@@ -42,18 +44,22 @@ faust-streaming/faust#312 and #606.
 from __future__ import annotations
 
 import asyncio
+import logging
 import types
-from collections.abc import Awaitable, Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, MutableMapping
 from typing import Any, TypeVar
+from weakref import WeakKeyDictionary
 
 import orjson
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.partitioner import murmur2
 from faust.stores import rocksdb as faust_rocksdb
+from faust.tables import manager as faust_manager
 from faust.tables import recovery as faust_recovery
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 # How long table recovery waits with no changelog record before it looks for an
 # aborted or committed transaction's marker at the end (faust: 5 s, twice). Too short
@@ -61,10 +67,15 @@ T = TypeVar("T")
 # loaded box, a restarted worker lost Table entries and 19 of 1,500 copies came out
 # unique (fault soak, 2026-12-02). 1 s passed every run seen; 2 s leaves more margin.
 RECOVERY_IDLE_SECONDS = 2.0
+# How long recovery's wait for a changelog record goes quiet before our own reader checks
+# whether anything is left to apply (`_recovery_read_to_the_end`).
+RECOVERY_QUIET_SECONDS = 0.1
 # The literal timeout of faust's changelog read in `Recovery._slurp_changelogs`.
 _FAUST_RECOVERY_IDLE_SECONDS = 5.0
 
 _APPLIED = False
+# Each app, and how to make a reader for `_recovery_read_to_the_end`.
+_RECOVERY_READERS: WeakKeyDictionary[Any, Callable[[], AIOKafkaConsumer]] = WeakKeyDictionary()
 
 
 async def _highwaters_from_the_broker(self: Any, partitions: Iterable[Any]) -> Mapping[Any, int]:
@@ -85,9 +96,109 @@ async def _highwaters_from_the_broker(self: Any, partitions: Iterable[Any]) -> M
 
 
 async def _wait_for_changelog(awaitable: Awaitable[T], timeout: float | None) -> T:
-    if timeout == _FAUST_RECOVERY_IDLE_SECONDS:
-        timeout = RECOVERY_IDLE_SECONDS
-    return await asyncio.wait_for(awaitable, timeout)
+    if timeout != _FAUST_RECOVERY_IDLE_SECONDS:
+        return await asyncio.wait_for(awaitable, timeout)
+    record = asyncio.ensure_future(awaitable)
+    done, _ = await asyncio.wait({record}, timeout=RECOVERY_QUIET_SECONDS)
+    if not done and not await _recovery_read_to_the_end():
+        done, _ = await asyncio.wait(
+            {record}, timeout=RECOVERY_IDLE_SECONDS - RECOVERY_QUIET_SECONDS)
+    if not done:
+        record.cancel()
+        try:
+            return await record  # it may have come while being cancelled
+        except asyncio.CancelledError:
+            raise TimeoutError from None
+    return record.result()
+
+
+async def _recovery_read_to_the_end() -> bool:
+    """True when every active changelog partition still counted as behind holds no
+    committed record past what recovery applied, as a reader of our own says: faust then
+    sees recovery complete on this very wait.
+
+    Under exactly_once a changelog partition ends with a transaction marker (and may hold
+    aborted records), which recovery never receives, so it cannot tell the end from a
+    record still on its way and waits out two idle timeouts instead (2 x 2 s of a
+    restart's ready time). A position alone proves nothing: faust's `Consumer.getmany`
+    can drop records it fetched (its `flow_active` and generation checks). An
+    independent read_committed read of the few offsets left does: no record there means
+    only markers or aborted records remain, and those offsets are marked applied."""
+    for app, reader in list(_RECOVERY_READERS.items()):
+        recovery = app.tables.recovery
+        if not recovery.in_recovery or not recovery.app.in_transaction:
+            continue
+        behind = {tp: (recovery.active_offsets[tp], highwater)
+                  for tp, highwater in recovery.active_highwaters.items()
+                  if highwater is not None and recovery.active_offsets[tp] is not None
+                  and recovery.active_offsets[tp] < highwater}
+        if not behind or not await _fetched_past(recovery.app.consumer, behind):
+            continue
+        try:
+            clear = await asyncio.wait_for(_nothing_committed_in(reader(), behind),
+                                           RECOVERY_IDLE_SECONDS)
+        except Exception:  # noqa: BLE001 - unproven: faust's own timeouts decide
+            logger.warning("could not read the changelog ends; recovery waits them out",
+                           exc_info=True)
+            return False
+        if not clear:
+            return False
+        for tp, (_, highwater) in behind.items():
+            recovery.active_offsets[tp] = highwater
+        logger.info("changelogs read to the end: %d partitions held only transaction "
+                    "markers or aborted records past what recovery applied", len(behind))
+        return True
+    return False
+
+
+async def _fetched_past(consumer: Any, spans: Mapping[Any, tuple[int, int]]) -> bool:
+    """Recovery's own consumer has fetched past every highwater: only then can the rest
+    be markers (before that, the records are simply not fetched yet)."""
+    for tp, (_, highwater) in spans.items():
+        position = await consumer.position(tp)
+        if position is None or position <= highwater:
+            return False
+    return True
+
+
+async def _nothing_committed_in(reader: AIOKafkaConsumer,
+                                spans: Mapping[Any, tuple[int, int]]) -> bool:
+    """No committed record with an offset in (applied, highwater] in any partition."""
+    parts = {TopicPartition(tp.topic, tp.partition): span for tp, span in spans.items()}
+    try:
+        await reader.start()
+        reader.assign(list(parts))
+        for tp, (applied, _) in parts.items():
+            reader.seek(tp, applied + 1)
+        left = {tp for tp, (_, highwater) in parts.items()
+                if await reader.position(tp) <= highwater}
+        while left:
+            batches = await reader.getmany(*left, timeout_ms=200)
+            for tp, records in batches.items():
+                if any(record.offset <= parts[tp][1] for record in records):
+                    return False
+            left = {tp for tp in left if await reader.position(tp) <= parts[tp][1]}
+        return True
+    finally:
+        await reader.stop()
+
+
+def prove_recovery_ends(app: Any, reader: Callable[[], AIOKafkaConsumer]) -> None:
+    """Let the app's table recovery end as soon as `reader` (a read_committed consumer of
+    no topic, made per check) shows nothing left to apply (`_recovery_read_to_the_end`)."""
+    _RECOVERY_READERS[app] = reader
+
+
+async def _table_manager_on_start(self: Any) -> None:
+    """faust's `TableManager.on_start` without its first `self.sleep(1.0)`.
+
+    The sleep gives agents that define Tables as they start a moment to do so before the
+    set is finalized; ours are all defined before the worker starts (a late one raises
+    "Too late to add tables"), and the second went straight into a restart's ready time.
+    Upstream: faust-streaming 0.15.3 tables/manager.py `TableManager.on_start`."""
+    if not self.should_stop:
+        await self._update_channels()
+        await self.recovery.start()
 
 
 def _recovery_asyncio() -> types.ModuleType:
@@ -235,6 +346,7 @@ def apply() -> None:
         return
     faust_aiokafka.AIOKafkaConsumerThread._highwaters = _highwaters_from_the_broker  # type: ignore[method-assign]
     faust_recovery.asyncio = _recovery_asyncio()
+    faust_manager.TableManager.on_start = _table_manager_on_start  # type: ignore[method-assign]
     faust_rocksdb.Store._set = _rocksdb_set  # type: ignore[method-assign]
     faust_rocksdb.Store._dbs_for_key = _rocksdb_dbs_for_key  # type: ignore[method-assign]
     faust_rocksdb.Store._get_bucket_for_key = _rocksdb_bucket_for_key  # type: ignore[method-assign]

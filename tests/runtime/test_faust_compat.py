@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import types
+import weakref
 from typing import Any
 
+from faust.tables import recovery as faust_recovery
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from service.runtime import faust_compat as compat
@@ -41,13 +45,83 @@ async def test_recovery_highwaters_come_from_the_broker_even_under_exactly_once(
     assert thread.inner.asked == ["changelog-0"]
 
 
-def test_table_recovery_waits_less_for_a_changelog_record(monkeypatch: Any) -> None:
-    """faust's recovery loop asks for 5 s; it gets RECOVERY_IDLE_SECONDS. Its other waits,
-    and asyncio itself, are untouched."""
-    import asyncio
+class _Recovery:
+    """What `_recovery_read_to_the_end` reads of faust's `Recovery`: one changelog
+    partition applied to offset 7, its highwater 9 (the two left: markers, or not)."""
 
-    from faust.tables import recovery as faust_recovery
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.in_recovery = True
+        self.active_highwaters = {"changelog-0": 9}
+        self.active_offsets = {"changelog-0": 7}
 
+
+class _RecoveringApp:
+    in_transaction = True
+
+    def __init__(self, position: int | None) -> None:
+        self.tables = types.SimpleNamespace(recovery=_Recovery(self))
+        self.consumer = types.SimpleNamespace(position=self._position)
+        self._at = position
+
+    async def _position(self, tp: Any) -> int | None:
+        return self._at
+
+
+def _changelog_wait(monkeypatch: Any, app: Any, clear: bool,
+                    arrives: bool) -> tuple[Any, list[Any]]:
+    """faust's 5 s changelog wait, on an empty queue (or one whose record comes while
+    recovery waits), with our reader saying whether anything committed is left."""
+    asked: list[Any] = []
+
+    async def nothing_committed_in(reader: Any, spans: Any) -> bool:
+        asked.append(dict(spans))
+        return clear
+
+    monkeypatch.setattr(compat, "_nothing_committed_in", nothing_committed_in)
+    monkeypatch.setattr(compat, "_RECOVERY_READERS", weakref.WeakKeyDictionary())
+    monkeypatch.setattr(compat, "RECOVERY_QUIET_SECONDS", 0.01)
+    monkeypatch.setattr(compat, "RECOVERY_IDLE_SECONDS", 0.05)
+    compat.prove_recovery_ends(app, lambda: "reader")
+
+    async def run() -> Any:
+        queue: asyncio.Queue[str] = asyncio.Queue()
+        if arrives:
+            asyncio.get_running_loop().call_later(0.02, queue.put_nowait, "record")
+        try:
+            return await faust_recovery.asyncio.wait_for(queue.get(), timeout=5.0)
+        except TimeoutError:
+            return "timeout"
+
+    return asyncio.run(run()), asked
+
+
+def test_recovery_ends_on_the_first_quiet_wait_when_only_markers_are_left(
+        monkeypatch: Any) -> None:
+    app = _RecoveringApp(position=10)  # fetched past the highwater
+    got, asked = _changelog_wait(monkeypatch, app, clear=True, arrives=False)
+    assert got == "timeout"
+    assert asked == [{"changelog-0": (7, 9)}], "our reader looked at offsets 8..9 only"
+    assert app.tables.recovery.active_offsets == {"changelog-0": 9}, \
+        "marked applied, so faust's need_recovery() is False on this very timeout"
+
+
+def test_recovery_keeps_waiting_while_a_committed_record_is_left(monkeypatch: Any) -> None:
+    app = _RecoveringApp(position=10)
+    got, asked = _changelog_wait(monkeypatch, app, clear=False, arrives=True)
+    assert got == "record", "the record still on its way is waited for, and returned"
+    assert asked and app.tables.recovery.active_offsets == {"changelog-0": 7}
+
+
+def test_recovery_asks_no_reader_before_its_consumer_fetched_past_the_end(
+        monkeypatch: Any) -> None:
+    app = _RecoveringApp(position=9)  # offset 9 not fetched yet
+    got, asked = _changelog_wait(monkeypatch, app, clear=True, arrives=False)
+    assert got == "timeout" and asked == []
+    assert app.tables.recovery.active_offsets == {"changelog-0": 7}
+
+
+def test_faust_s_other_waits_and_asyncio_are_untouched(monkeypatch: Any) -> None:
     asked: list[float | None] = []
 
     async def wait_for(awaitable: Any, timeout: float | None) -> Any:
@@ -57,15 +131,20 @@ def test_table_recovery_waits_less_for_a_changelog_record(monkeypatch: Any) -> N
     async def value() -> int:
         return 7
 
-    async def run() -> list[int]:
+    async def run() -> int:
         monkeypatch.setattr(asyncio, "wait_for", wait_for)
-        wait = faust_recovery.asyncio.wait_for
-        return [await wait(value(), timeout=5.0), await wait(value(), timeout=90.0)]
+        return await faust_recovery.asyncio.wait_for(value(), timeout=90.0)
 
     assert faust_recovery.asyncio is not asyncio
-    assert asyncio.run(run()) == [7, 7]
-    assert asked == [compat.RECOVERY_IDLE_SECONDS, 90.0]
+    assert asyncio.run(run()) == 7
+    assert asked == [90.0]
     assert faust_recovery.asyncio.Event is asyncio.Event
+
+
+def test_table_manager_starts_recovery_without_a_sleep() -> None:
+    from faust.tables import manager as faust_manager
+
+    assert faust_manager.TableManager.on_start is compat._table_manager_on_start
 
 
 def test_private_faust_state_is_touched_only_here() -> None:
