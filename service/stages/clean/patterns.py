@@ -41,6 +41,22 @@ SECTION_HEADERS: frozenset[str] = frozenset(
         "recommended for you", "see also", "latest news", "trending", "more", "also read",
     }
 )
+# Lines that open or close a comment section ("12 comments", "Leave a Reply", "Comments
+# are closed."): removed, and the body does not continue past them.
+COMMENT_MARKER_RE = re.compile(
+    r"^\[? ?\d+ (?:comments?|responses?|replies)(?: ?\])?$"
+    r"|^(?:leave a (?:reply|comment)|post a comment|add a comment|comments are closed"
+    r"|join the (?:discussion|conversation)|(?:top rated|recent|latest|reader|user) comments"
+    r"|(?:read|view|show) all comments)\b",
+    re.IGNORECASE,
+)
+# A comment's header ("Jane on May 3, 2018 at 4:47 pm said:", "6 thoughts on “Title”"):
+# what follows is the comment thread, not the article.
+COMMENT_HEADER_RE = re.compile(
+    r"^[^.!?]{1,60}\d{1,2}:\d{2}\s*(?:[ap]\.?m\.?)?\s*(?:said|says|wrote)\s*:$"
+    r"|^\d+ (?:thoughts|responses|comments) (?:on|to) [“\"‘']",
+    re.IGNORECASE,
+)
 # Separators between UI words on one line ("Share | Tweet • Email").
 UI_SEPARATOR_RE = re.compile(r"\s*[|•·/]\s*")
 # Words glued by flattening: "Community standardsDiscussion" splits before "Discussion".

@@ -7,7 +7,10 @@ A flattened page has lost its DOM, so the body is found from the lines alone:
 2. Each remaining line scores +chars when it reads as prose and a penalty when it does
    not (menus, headlines). The best-scoring contiguous run is the body (Kadane), so
    headline lists before and after it fall away while a stray link inside survives only
-   when it reads as prose.
+   when it reads as prose. A run of chrome lines costs more the longer it is (the body
+   bridges a caption, not the wall before a related list); related-list and comment
+   headers cost a fixed toll; lines the page repeats, headlines glued to their teasers
+   and the comment thread (from its first "X on <date> said:") earn nothing.
 3. Inside the body, headline-like lines (title case, no final punctuation) are related
    links and are dropped; the dateline is cut off the first paragraphs.
 4. Around the body: a byline before it, a tag line after it, a title line before it.
@@ -101,6 +104,8 @@ def _not_ui_char_re() -> re.Pattern[str] | None:
 
 _NOT_UI_CHAR_RE = _not_ui_char_re()
 _SENTENCE_BREAK_RE = re.compile(r"[.!?][\"'”’]?\s+[\"“‘]?[A-Z]")
+# A lower-case letter, digit or closer followed by a capitalised word, no space between.
+_GLUE_RE = re.compile(r"[a-z0-9)’'!?](?=[A-Z][a-z])")
 _WORD_RE = re.compile(r"[^\W\d_][\w'’.-]*")
 
 # Kadane scores: prose earns its length; a non-prose line costs at least this much.
@@ -120,9 +125,14 @@ SENTENCE_HEADLINE_MIN_WORDS = 5
 WRAPPED_MIN_WORDS = 8
 # A "More stories" header costs this much to span.
 BARRIER_PENALTY = 400.0
+# Comment markers and headers are short lines.
+COMMENT_MARKER_MAX_CHARS = 200
+# Each further line in a run of chrome lines costs this much more than the one before.
+GAP_ESCALATION = 15.0
 # Headline + one short sentence, repeated this often, is a related list with teasers.
 TEASER_MIN_PAIRS = 2
 TEASER_MAX_WORDS = 40
+TEASER_MAX_CHARS = 600
 
 
 @dataclass
@@ -332,16 +342,43 @@ def _kadane(scores: Sequence[float]) -> tuple[int, int]:
     return best_span
 
 
-def _kadane_with_barriers(scores: list[float], barriers: set[int]) -> tuple[int, int]:
-    """Kadane where a related-list header costs BARRIER_PENALTY: the body rarely spans one."""
-    if not barriers:
+def _gap_costs(
+    candidates: _Numbered, scores: list[float], barriers: set[int]
+) -> tuple[list[float], list[float]]:
+    """Scores with chrome runs made dear: the n-th line in a row that is not prose (a line a
+    rule removed counts too) costs GAP_ESCALATION * (n - 1) more than the one before, so
+    the body bridges a caption or two but not the wall of chrome between it and a related
+    list or the comments. Returns the candidate scores and, per candidate, the cost to
+    pay before it (the removed lines above it, a "More stories" header)."""
+    out: list[float] = []
+    before: list[float] = []
+    run, prev = 0, -1
+    for k, ((i, _), s) in enumerate(zip(candidates, scores, strict=True)):
+        cost = BARRIER_PENALTY if k in barriers else 0.0
+        for _ in range(i - prev - 1):
+            cost += GAP_ESCALATION * run
+            run += 1
+        prev = i
+        before.append(cost)
+        if s > 0:
+            run = 0
+        elif s < 0:
+            s -= GAP_ESCALATION * run
+            run += 1
+        out.append(s)
+    return out, before
+
+
+def _kadane_with_costs(scores: list[float], before: list[float]) -> tuple[int, int]:
+    """Kadane where `before[k]` is paid to span from line k - 1 into line k."""
+    if not any(before):
         return _kadane(scores)
-    # Insert the barrier costs as pseudo lines, then map the span back to real positions.
+    # Insert the costs as pseudo lines, then map the span back to real positions.
     expanded: list[float] = []
     real: list[int] = []
     for k, s in enumerate(scores):
-        if k in barriers:
-            expanded.append(-BARRIER_PENALTY)
+        if before[k]:
+            expanded.append(-before[k])
             real.append(-1)
         expanded.append(s)
         real.append(k)
@@ -378,6 +415,30 @@ def _score(line: str) -> float:
     return -max(NON_PROSE_PENALTY, len(line) / 2)
 
 
+def _glued_teaser(line: str) -> bool:
+    """A headline glued to its teaser by flattening ("Ford Recalls F-150sFord is
+    recalling..."): a Title Case head runs into a capitalised word with no space."""
+    if len(line) > TEASER_MAX_CHARS:
+        return False
+    m = _GLUE_RE.search(line)
+    return m is not None and is_headline(line[: m.start() + 1].rstrip("?!"))
+
+
+def _scores(texts: list[str], teasers: set[int], thread: int) -> list[float]:
+    """Each line's Kadane score. A teaser costs its length; a line the page repeats (a
+    related list shown twice, a headline echoed in a sidebar) and a line of the comment
+    thread (from its first comment header on) earn nothing as prose."""
+    seen = Counter(texts)
+    out: list[float] = []
+    for k, t in enumerate(texts):
+        if k in teasers or _glued_teaser(t):
+            out.append(-float(len(t)))
+        elif seen[t] > 1 or k >= thread:
+            out.append(min(_score(t), 0.0))
+        else:
+            out.append(_score(t))
+    return out
+
 _Numbered = list[tuple[int, str]]  # (index in the input, line)
 
 
@@ -393,13 +454,13 @@ def clean_lines(
     Drop the lines a rule recognises, score the rest, take the best run as the body, then
     read the byline, dateline, tags and title from the lines around it."""
     removed: Counter[str] = Counter()
-    candidates, barriers = _drop_rule_lines(lines, title_hint, learned, tick, removed)
+    candidates, barriers, thread = _drop_rule_lines(lines, title_hint, learned, tick, removed)
     texts = [line for _, line in candidates]
     teasers = _teaser_runs(texts)
     _tick(tick, "related lists")
-    scores = [-float(len(t)) if k in teasers else _score(t) for k, t in enumerate(texts)]
+    scores = _scores(texts, teasers, thread)
     _tick(tick, "scoring lines")
-    start, end = _kadane_with_barriers(scores, barriers)
+    start, end = _kadane_with_costs(*_gap_costs(candidates, scores, barriers))
     before, body, after = candidates[:start], candidates[start:end], candidates[end:]
     result = TextResult(paragraphs=[], removed=removed)
     _keep_body(result, body, start, teasers)
@@ -424,22 +485,36 @@ def _drop_rule_lines(
     learned: Sequence[bool] | None,
     tick: Tick | None,
     removed: Counter[str],
-) -> tuple[_Numbered, set[int]]:
-    """The lines no rule removes, and the positions among them that follow a "More
-    stories" header (the body rarely spans one); the removed lines are counted by reason."""
+) -> tuple[_Numbered, set[int], int]:
+    """The lines no rule removes; the positions among them that follow a "More stories"
+    header or a comment-section marker (the body rarely spans one); and the position
+    where the comment thread starts (len(candidates) when there is none). The removed
+    lines are counted by reason."""
     candidates: _Numbered = []
     barriers: set[int] = set()
+    thread: int | None = None
     for i, line in enumerate(lines):
         if i % TICK_LINES == 0:
             _tick(tick, "line rules")
         reason = _rule_reason(line, title_hint, learned is not None and learned[i])
+        if reason is None and len(line) <= COMMENT_MARKER_MAX_CHARS:
+            reason, thread = _comment_reason(line, len(candidates), thread)
         if reason:
             removed[reason] += 1
-            if _ui_key(line) in P.SECTION_HEADERS:
+            if reason == "comments" or _ui_key(line) in P.SECTION_HEADERS:
                 barriers.add(len(candidates))
         else:
             candidates.append((i, line))
-    return candidates, barriers
+    return candidates, barriers, len(candidates) if thread is None else thread
+
+
+def _comment_reason(line: str, position: int, thread: int | None) -> tuple[str | None, int | None]:
+    """"comments" for a comment-section marker or header line, and where the thread starts."""
+    if P.COMMENT_HEADER_RE.search(line):
+        return "comments", position if thread is None else thread
+    if P.COMMENT_MARKER_RE.search(line):
+        return "comments", thread
+    return None, thread
 
 
 def _rule_reason(line: str, title_hint: str | None, learned: bool) -> str | None:

@@ -346,6 +346,59 @@ def test_related_list_with_a_teaser_under_each_headline_is_removed() -> None:
     assert removed(article)["related"] == len(related)
 
 
+# Long teasers (two sentences, so not caught as headline + one-sentence pairs).
+TEASERS = (
+    "The ferry operator said the early crossing would move to half past six on weekdays. "
+    "Passengers who commute to the hospital asked for the change last winter.",
+    "Traders at the old market hall say their rents have doubled in a single year. More "
+    "than two thousand people have now signed a petition asking the council to step in.",
+    "The tram extension to the airport is two years late and over budget, the audit office "
+    "found. The transport authority blamed the delay on a dispute over the depot site.",
+)
+
+
+def test_prose_teasers_behind_a_wall_of_chrome_are_not_body() -> None:
+    wall = ("Share", "Tweet", "Email", "Jane Doe", "Staff reporter", "Topics", "Transport",
+            "Northfield", "Night buses")
+    after = [*wall]
+    for k, teaser in enumerate(TEASERS):
+        after += [f"Story {k}", "Jane Doe", "3 hours ago", teaser]
+    text, _ = run(page(after=tuple(after)))
+    assert text.split("\n\n") == BODY
+
+
+def test_a_related_list_the_page_shows_twice_is_not_body() -> None:
+    listing = tuple(TEASERS)
+    text, _ = run(page(before=("Latest", *listing), after=("Most read", *listing)))
+    assert text.split("\n\n") == BODY
+
+
+def test_headlines_glued_to_their_teasers_are_not_body() -> None:
+    glued = tuple(
+        f"{head}{teaser}" for head, teaser in zip(
+            ("Ferry Timetable Changes From Next Week", "Traders Fear Rent Rises At Old Market",
+             "Why The Tram Extension Is Running Late"), TEASERS, strict=True)
+    )
+    text, _ = run(page(before=glued))
+    assert text.split("\n\n") == BODY
+
+
+def test_the_comment_thread_is_not_body_even_when_longer() -> None:
+    thread = ["12 comments"]
+    for k, teaser in enumerate(TEASERS * 2):
+        thread += [f"Reader {k} on May {k + 3}, 2024 at 4:4{k} pm said:", teaser, "Reply"]
+    text, article = run(page(after=(*thread, "Leave a Reply")))
+    assert text.split("\n\n") == BODY
+    assert removed(article)["comments"] == 2 + len(TEASERS) * 2
+
+
+def test_short_runs_inside_the_body_are_bridged() -> None:
+    inline = ("Advertisement", "Ferry Timetable Changes From Next Week",
+              "Photo: the night bus depot (Harbour Gazette)", "Story continues below")
+    text, _ = run(page(*inline))
+    assert [p for p in text.split("\n\n") if p in BODY] == BODY
+
+
 def test_cjk_paragraphs_count_as_prose() -> None:
     body = ["市議会は火曜日、北部の郊外まで深夜バスの路線を延長することを決めた。"
             "夜勤で働く住民の二年にわたる運動が実を結んだ。",
