@@ -42,7 +42,7 @@ SECTION_HEADERS: frozenset[str] = frozenset(
     }
 )
 # Lines that open or close a comment section ("12 comments", "Leave a Reply", "Comments
-# are closed."): removed, and the body does not continue past them.
+# are closed."): removed, and the body does not continue past them. Matched at the start.
 COMMENT_MARKER_RE = re.compile(
     r"^\[? ?\d+ (?:comments?|responses?|replies)(?: ?\])?$"
     r"|^(?:leave a (?:reply|comment)|post a comment|add a comment|comments are closed"

@@ -125,14 +125,17 @@ SENTENCE_HEADLINE_MIN_WORDS = 5
 WRAPPED_MIN_WORDS = 8
 # A "More stories" header costs this much to span.
 BARRIER_PENALTY = 400.0
-# Comment markers and headers are short lines.
-COMMENT_MARKER_MAX_CHARS = 200
+# Comment headers are short lines, and section markers ("Leave a Reply") shorter still
+# unless they start with a count.
+COMMENT_HEADER_MAX_CHARS = 200
+COMMENT_MARKER_MAX_CHARS = 40
 # Each further line in a run of chrome lines costs this much more than the one before.
 GAP_ESCALATION = 15.0
 # Headline + one short sentence, repeated this often, is a related list with teasers.
 TEASER_MIN_PAIRS = 2
 TEASER_MAX_WORDS = 40
 TEASER_MAX_CHARS = 600
+GLUED_HEAD_MAX_CHARS = 200
 
 
 @dataclass
@@ -328,20 +331,6 @@ def tag_items(line: str) -> list[str] | None:
     return items
 
 
-def _kadane(scores: Sequence[float]) -> tuple[int, int]:
-    """Best contiguous run [start, end) by total score; (0, 0) when nothing is positive."""
-    best, best_span = 0.0, (0, 0)
-    run, start = 0.0, 0
-    for i, s in enumerate(scores):
-        if run <= 0:
-            run, start = s, i
-        else:
-            run += s
-        if run > best:
-            best, best_span = run, (start, i + 1)
-    return best_span
-
-
 def _gap_costs(
     candidates: _Numbered, scores: list[float], barriers: set[int]
 ) -> tuple[list[float], list[float]]:
@@ -370,21 +359,19 @@ def _gap_costs(
 
 
 def _kadane_with_costs(scores: list[float], before: list[float]) -> tuple[int, int]:
-    """Kadane where `before[k]` is paid to span from line k - 1 into line k."""
-    if not any(before):
-        return _kadane(scores)
-    # Insert the costs as pseudo lines, then map the span back to real positions.
-    expanded: list[float] = []
-    real: list[int] = []
+    """Kadane where `before[k]` is paid to span from line k - 1 into line k (a run that
+    would drop to zero or below by paying it starts afresh at line k instead)."""
+    best, best_span = 0.0, (0, 0)
+    run, start = 0.0, 0
     for k, s in enumerate(scores):
-        if before[k]:
-            expanded.append(-before[k])
-            real.append(-1)
-        expanded.append(s)
-        real.append(k)
-    start, end = _kadane(expanded)
-    inside = [r for r in real[start:end] if r >= 0]
-    return (inside[0], inside[-1] + 1) if inside else (0, 0)
+        run -= before[k]
+        if run <= 0:
+            run, start = s, k
+        else:
+            run += s
+        if run > best:
+            best, best_span = run, (start, k + 1)
+    return best_span
 
 
 def _teaser_runs(texts: list[str]) -> set[int]:
@@ -420,7 +407,7 @@ def _glued_teaser(line: str) -> bool:
     recalling..."): a Title Case head runs into a capitalised word with no space."""
     if len(line) > TEASER_MAX_CHARS:
         return False
-    m = _GLUE_RE.search(line)
+    m = _GLUE_RE.search(line, 0, GLUED_HEAD_MAX_CHARS)
     return m is not None and is_headline(line[: m.start() + 1].rstrip("?!"))
 
 
@@ -431,12 +418,12 @@ def _scores(texts: list[str], teasers: set[int], thread: int) -> list[float]:
     seen = Counter(texts)
     out: list[float] = []
     for k, t in enumerate(texts):
-        if k in teasers or _glued_teaser(t):
-            out.append(-float(len(t)))
-        elif seen[t] > 1 or k >= thread:
-            out.append(min(_score(t), 0.0))
-        else:
-            out.append(_score(t))
+        s = -float(len(t)) if k in teasers else _score(t)
+        if s > 0 and (seen[t] > 1 or k >= thread):
+            s = 0.0
+        elif s > 0 and _glued_teaser(t):
+            s = -float(len(t))
+        out.append(s)
     return out
 
 _Numbered = list[tuple[int, str]]  # (index in the input, line)
@@ -497,7 +484,7 @@ def _drop_rule_lines(
         if i % TICK_LINES == 0:
             _tick(tick, "line rules")
         reason = _rule_reason(line, title_hint, learned is not None and learned[i])
-        if reason is None and len(line) <= COMMENT_MARKER_MAX_CHARS:
+        if reason is None and len(line) <= COMMENT_HEADER_MAX_CHARS:
             reason, thread = _comment_reason(line, len(candidates), thread)
         if reason:
             removed[reason] += 1
@@ -510,9 +497,10 @@ def _drop_rule_lines(
 
 def _comment_reason(line: str, position: int, thread: int | None) -> tuple[str | None, int | None]:
     """"comments" for a comment-section marker or header line, and where the thread starts."""
-    if P.COMMENT_HEADER_RE.search(line):
+    counted = line[0].isdigit() or line[0] == "["  # "12 comments", "6 thoughts on ..."
+    if (counted or line[-1] == ":") and P.COMMENT_HEADER_RE.match(line):
         return "comments", position if thread is None else thread
-    if P.COMMENT_MARKER_RE.search(line):
+    if (counted or len(line) <= COMMENT_MARKER_MAX_CHARS) and P.COMMENT_MARKER_RE.match(line):
         return "comments", thread
     return None, thread
 
