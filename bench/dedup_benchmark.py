@@ -226,7 +226,7 @@ def _rss() -> int:
     return pages * os.sysconf("SC_PAGE_SIZE")
 
 
-def index_at_scale(size: int) -> list[str]:
+def index_at_scale(size: int, dump: Path | None = None) -> list[str]:
     """Verdicts/s and memory per article with `size` articles already held.
 
     Memory is the growth of the process's resident set over the prefill, after a
@@ -253,6 +253,7 @@ def index_at_scale(size: int) -> list[str]:
     batch = articles(build(edited=True))
     out = [f"Prefill: {size} articles held in {built:.0f} s ({size / built:.0f}/s); resident "
            f"set grew {heap / size:.0f} bytes per held article ({heap / 2**20:.0f} MiB).", ""]
+    dumped: list[str] = []
     out += ["| pass | verdicts/s (one core) | probe µs | bands+decide µs | statuses |",
             "|---|---|---|---|---|"]
     for label, suffix in (("1: the corpus", ""), ("2: the same texts, new ids", "/2")):
@@ -260,11 +261,16 @@ def index_at_scale(size: int) -> list[str]:
         t0 = time.perf_counter()
         probes = [make_probe(a, cfg, NOW) for a in items]
         t1 = time.perf_counter()
-        statuses = Counter(local.offer(p).status for p in probes)
+        verdicts = [local.offer(p) for p in probes]
         t2 = time.perf_counter()
+        statuses = Counter(v.status for v in verdicts)
+        dumped += [repr((p.me.id, *v)) for p, v in zip(probes, verdicts, strict=True)]
         n = len(items)
         out.append(f"| {label} | {n / (t2 - t0):.0f} | {(t1 - t0) / n * 1e6:.0f} | "
                    f"{(t2 - t1) / n * 1e6:.0f} | {dict(statuses)} |")
+    if dump is not None:  # every verdict and correction, to compare two versions' output
+        dumped += [repr(c) for c in local.corrections]
+        dump.write_text("\n".join(dumped) + "\n", encoding="utf-8")
     return out
 
 
@@ -274,6 +280,7 @@ def main() -> None:
     parser.add_argument("--archive", action="store_true")
     parser.add_argument("--index-size", type=int, default=0)
     parser.add_argument("--write", action="store_true", help=f"write {RESULTS}")
+    parser.add_argument("--dump", type=Path, help="write the index pass's verdicts here")
     args = parser.parse_args()
     sections: list[str] = []
     if args.eval:
@@ -282,7 +289,7 @@ def main() -> None:
         sections += ["## An archive spanning a year, in no order", "", *archive(), ""]
     if args.index_size:
         sections += [f"## Index at scale ({args.index_size} articles held)", "",
-                     *index_at_scale(args.index_size), ""]
+                     *index_at_scale(args.index_size, args.dump), ""]
     text = "\n".join(sections)
     print(text)
     if args.write:

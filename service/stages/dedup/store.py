@@ -324,11 +324,10 @@ class Segment:
         or None when the widest slot is too wide to scan (`find` searches instead)."""
         slot = needles >> self.slot_shift
         lo = self.starts[slot]
-        width = self.width
-        if width > MAX_SCAN:  # a hot slot somewhere: do these needles reach one?
-            width = int((self.starts[slot + 1] - lo).max())
-            if width > MAX_SCAN:
-                return None
+        # The widest of these needles' slots: about half the segment's widest.
+        width = int((self.starts[slot + 1] - lo).max())
+        if width > MAX_SCAN:  # a hot slot
+            return None
         return self._padded[lo[:, None] + _SPAN[:width]]
 
     def find(self, needles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -365,7 +364,11 @@ class KeyIndex:
     def __init__(self, row_bits: int = 24) -> None:
         self.row_bits = row_bits
         self.mask = np.uint64((1 << row_bits) - 1)
-        self.recent: dict[int, list[int]] = {}
+        # The recent words as int -> int dicts, which the garbage collector does not
+        # track (a list per key made it traverse the whole heap more often): a key's
+        # first recent row in `recent`, any further ones in `more` (copies share keys).
+        self.recent: dict[int, int] = {}
+        self.more: dict[int, list[int]] = {}
         self.recent_words = 0
         self.segments: list[Segment] = []
 
@@ -377,14 +380,16 @@ class KeyIndex:
         return [h >> shift for h in map(xxhash.xxh3_64_intdigest, map(str.encode, keys))]
 
     def add(self, hashes: list[int], row: int) -> None:
-        recent = self.recent
-        get = recent.get
+        recent, more = self.recent, self.more
         for h in hashes:
-            rows = get(h)
-            if rows is None:
-                recent[h] = [row]
-            else:
-                rows.append(row)
+            if h not in recent:
+                recent[h] = row
+            else:  # held before, or twice in `hashes` (two keys that share a hash)
+                extra = more.get(h)
+                if extra is None:
+                    more[h] = [row]
+                else:
+                    extra.append(row)
         self.recent_words += len(hashes)
         if self.recent_words >= FLUSH_WORDS:
             self.flush()
@@ -397,12 +402,15 @@ class KeyIndex:
         compared with the needles at once: a few numpy calls per segment, not per key."""
         recent_rows: list[int] = []
         recent_which: list[int] = []
-        get = self.recent.get
-        for i, h in enumerate(hashes):
-            held = get(h)
-            if held:
-                recent_rows += held
-                recent_which += [i] * len(held)
+        recent, more = self.recent, self.more
+        for i in [i for i, h in enumerate(hashes) if h in recent]:
+            h = hashes[i]
+            recent_rows.append(recent[h])
+            recent_which.append(i)
+            extra = more.get(h)
+            if extra:
+                recent_rows += extra
+                recent_which += [i] * len(extra)
         rows = [np.asarray(recent_rows, np.int64)] if recent_rows else []
         which = [np.asarray(recent_which, np.int64)] if recent_rows else []
         if self.segments:
@@ -444,14 +452,16 @@ class KeyIndex:
         """Move the recent words into a sorted segment; merge segments of similar size."""
         if not self.recent:
             return
-        shift = self.row_bits
+        shift = np.uint64(self.row_bits)
+        recent, more = self.recent, self.more
         words = with_padding(np.zeros(0, np.uint64), self.recent_words)
-        words[:] = np.fromiter(
-            ((h << shift) | r for h, rows in self.recent.items() for r in rows),
-            np.uint64, self.recent_words,
-        )
+        first = len(recent)
+        words[:first] = np.fromiter(recent, np.uint64, first) << shift
+        words[:first] |= np.fromiter(recent.values(), np.uint64, first)
+        extra = [(h << self.row_bits) | r for h, rows in more.items() for r in rows]
+        words[first:] = np.asarray(extra, np.uint64)
         words.sort()
-        self.recent, self.recent_words = {}, 0
+        self.recent, self.more, self.recent_words = {}, {}, 0
         self.segments.append(Segment(words, self.row_bits, presorted=True, padded=True))
         self._merge()
 
@@ -468,11 +478,17 @@ class KeyIndex:
         """Follow `Table.compact`: rows renumbered in order, dead ones (-1) dropped.
 
         The map keeps row order, so each key's words stay sorted."""
-        self.recent = {
-            h: kept for h, rows in self.recent.items()
-            if (kept := [int(remap[r]) for r in rows if remap[r] >= 0])
-        }
-        self.recent_words = sum(len(rows) for rows in self.recent.values())
+        recent: dict[int, int] = {}
+        more: dict[int, list[int]] = {}
+        for h, first in self.recent.items():
+            for r in [first, *self.more.get(h, ())]:
+                if remap[r] >= 0:
+                    if h in recent:
+                        more.setdefault(h, []).append(int(remap[r]))
+                    else:
+                        recent[h] = int(remap[r])
+        self.recent, self.more = recent, more
+        self.recent_words = len(recent) + sum(len(rows) for rows in more.values())
         segments = []
         for segment in self.segments:
             words = segment.words

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from service.stages.dedup.signature import containment, similarity, similarity_error
+from service.stages.dedup.signature import band_keys, containment, similarity, similarity_error
 
 
 @pytest.mark.parametrize("jaccard", [0.2, 0.5, 0.8])
@@ -28,3 +28,39 @@ def test_containment_from_jaccard_and_sizes() -> None:
     # Equal sizes: containment is 2J / (1 + J).
     assert containment(0.5, 150, 150) == pytest.approx(2 / 3)
     assert containment(0.5, 0, 10) == 0.0
+
+
+def _similarity_by_numpy(a: bytes, b: bytes) -> float:
+    agree = np.count_nonzero(np.frombuffer(a, np.uint8) == np.frombuffer(b, np.uint8))
+    estimate = (agree / len(a) - 1 / 256) / (1 - 1 / 256)
+    return float(min(1.0, max(0.0, estimate)))
+
+
+def test_similarity_counts_agreeing_bytes_exactly_as_numpy_does() -> None:
+    """The int xor count must give the very floats the numpy count gave (verdicts keep
+    their `similarity` to the last bit), leading zero bytes and identical pairs included."""
+    rng = np.random.default_rng(11)
+    for share in (0.0, 0.3, 0.7, 0.95, 1.0):
+        for _ in range(200):
+            a = rng.integers(0, 256, 192, dtype=np.uint8)
+            b = np.where(rng.random(192) < share, a, rng.integers(0, 256, 192, dtype=np.uint8))
+            a[:3] = b[:3] = 0  # leading zero bytes must not be lost by int.to_bytes
+            assert similarity(a.tobytes(), b.tobytes()) == _similarity_by_numpy(
+                a.tobytes(), b.tobytes())
+    assert similarity(bytes(192), bytes(192)) == 1.0
+
+
+def _band_keys_by_format(sig: bytes, bands: int, rows: int) -> list[str]:
+    text = sig.hex()
+    width = 2 * rows
+    return [f"{band:02x}{text[band * width : (band + 1) * width]}" for band in range(bands)]
+
+
+@pytest.mark.parametrize(("bands", "rows", "size"), [(64, 3, 192), (32, 4, 128), (1, 5, 7),
+                                                     (300, 1, 300), (10, 3, 31)])
+def test_band_keys_are_the_band_number_and_its_bytes_in_hex(bands: int, rows: int,
+                                                             size: int) -> None:
+    rng = np.random.default_rng(bands)
+    for _ in range(50):
+        sig = rng.integers(0, 256, size, dtype=np.uint8).tobytes()
+        assert band_keys(sig, bands, rows) == _band_keys_by_format(sig, bands, rows)

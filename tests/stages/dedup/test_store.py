@@ -113,3 +113,27 @@ def test_a_lookup_finds_what_a_scan_of_every_word_finds() -> None:
     expected = sorted((i, r) for i, n in enumerate(needles) for k, r in held if k == n)
     assert got == expected
     assert {i for i, _ in got} >= {0, 1, 2, 3}
+
+
+def test_recent_words_of_a_shared_key_are_all_found_before_and_after_a_flush() -> None:
+    """Rows that share a key (copies), and a hash given twice in one add (two keys with
+    one hash), are all held in the recent words, in the flushed segment and after a
+    renumbering."""
+    index = KeyIndex()
+    index.add([5, 6, 7], 0)
+    index.add([5, 8, 8], 1)  # 5 again; 8 twice in one add
+    index.add([5, 9], 2)
+
+    def found() -> list[tuple[int, int]]:
+        rows, which = index.lookup([5, 8, 9, 10])
+        return sorted(zip(which.tolist(), rows.tolist(), strict=True))
+
+    expected = [(0, 0), (0, 1), (0, 2), (1, 1), (1, 1), (2, 2)]
+    assert found() == expected and index.words() == 8
+    remap = np.array([-1, 0, 1], np.int64)  # row 0 dropped, 1 and 2 renumbered
+    index.remap(remap)
+    renumbered = [(0, 0), (0, 1), (1, 0), (1, 0), (2, 1)]
+    assert found() == renumbered and index.words() == 5
+    index.flush()
+    assert not index.recent and not index.more and len(index.segments) == 1
+    assert found() == renumbered and index.words() == 5
