@@ -10,7 +10,8 @@ A flattened page has lost its DOM, so the body is found from the lines alone:
    when it reads as prose. A run of chrome lines costs more the longer it is (the body
    bridges a caption, not the wall before a related list); related-list and comment
    headers cost a fixed toll; lines the page repeats, headlines glued to their teasers
-   and the comment thread (from its first "X on <date> said:") earn nothing.
+   and the comment thread (from its first "X on <date> said:", or the first "12
+   comments" below the longest prose block) earn nothing.
 3. Inside the body, headline-like lines (title case, no final punctuation) are related
    links and are dropped; the dateline is cut off the first paragraphs.
 4. Around the body: a byline before it, a tag line after it, a title line before it.
@@ -129,6 +130,8 @@ BARRIER_PENALTY = 400.0
 # unless they start with a count.
 COMMENT_HEADER_MAX_CHARS = 200
 COMMENT_MARKER_MAX_CHARS = 40
+# A comment-section marker opens the thread only below this much prose.
+THREAD_MIN_PROSE = 500.0
 # Each further line in a run of chrome lines costs this much more than the one before.
 GAP_ESCALATION = 15.0
 # Headline + one short sentence, repeated this often, is a related list with teasers.
@@ -411,15 +414,14 @@ def _glued_teaser(line: str) -> bool:
     return m is not None and is_headline(line[: m.start() + 1].rstrip("?!"))
 
 
-def _scores(texts: list[str], teasers: set[int], thread: int) -> list[float]:
+def _scores(texts: list[str], teasers: set[int]) -> list[float]:
     """Each line's Kadane score. A teaser costs its length; a line the page repeats (a
-    related list shown twice, a headline echoed in a sidebar) and a line of the comment
-    thread (from its first comment header on) earn nothing as prose."""
+    related list shown twice, a headline echoed in a sidebar) earns nothing as prose."""
     seen = Counter(texts)
     out: list[float] = []
     for k, t in enumerate(texts):
         s = -float(len(t)) if k in teasers else _score(t)
-        if s > 0 and (seen[t] > 1 or k >= thread):
+        if s > 0 and seen[t] > 1:
             s = 0.0
         elif s > 0 and _glued_teaser(t):
             s = -float(len(t))
@@ -441,11 +443,12 @@ def clean_lines(
     Drop the lines a rule recognises, score the rest, take the best run as the body, then
     read the byline, dateline, tags and title from the lines around it."""
     removed: Counter[str] = Counter()
-    candidates, barriers, thread = _drop_rule_lines(lines, title_hint, learned, tick, removed)
+    candidates, barriers, comments = _drop_rule_lines(lines, title_hint, learned, tick, removed)
     texts = [line for _, line in candidates]
     teasers = _teaser_runs(texts)
     _tick(tick, "related lists")
-    scores = _scores(texts, teasers, thread)
+    scores = _scores(texts, teasers)
+    _mute_thread(scores, comments)
     _tick(tick, "scoring lines")
     start, end = _kadane_with_costs(*_gap_costs(candidates, scores, barriers))
     before, body, after = candidates[:start], candidates[start:end], candidates[end:]
@@ -474,35 +477,59 @@ def _drop_rule_lines(
     removed: Counter[str],
 ) -> tuple[_Numbered, set[int], int]:
     """The lines no rule removes; the positions among them that follow a "More stories"
-    header or a comment-section marker (the body rarely spans one); and the position
-    where the comment thread starts (len(candidates) when there is none). The removed
-    lines are counted by reason."""
+    header or a comment line (the body rarely spans one); and the comment lines, as
+    (position of the next candidate, True for a comment's header, False for a section
+    marker). The removed lines are counted by reason."""
     candidates: _Numbered = []
     barriers: set[int] = set()
-    thread: int | None = None
+    comments: list[tuple[int, bool]] = []
     for i, line in enumerate(lines):
         if i % TICK_LINES == 0:
             _tick(tick, "line rules")
         reason = _rule_reason(line, title_hint, learned is not None and learned[i])
         if reason is None and len(line) <= COMMENT_HEADER_MAX_CHARS:
-            reason, thread = _comment_reason(line, len(candidates), thread)
+            kind = _comment_kind(line)
+            if kind is not None:
+                reason = "comments"
+                comments.append((len(candidates), kind))
         if reason:
             removed[reason] += 1
             if reason == "comments" or _ui_key(line) in P.SECTION_HEADERS:
                 barriers.add(len(candidates))
         else:
             candidates.append((i, line))
-    return candidates, barriers, len(candidates) if thread is None else thread
+    return candidates, barriers, comments
 
 
-def _comment_reason(line: str, position: int, thread: int | None) -> tuple[str | None, int | None]:
-    """"comments" for a comment-section marker or header line, and where the thread starts."""
+def _comment_kind(line: str) -> bool | None:
+    """True for a comment's header ("Jane on May 3 at 4:47 pm said:"), False for a
+    comment-section marker ("12 comments", "Leave a Reply"), None for neither."""
     counted = line[0].isdigit() or line[0] == "["  # "12 comments", "6 thoughts on ..."
     if (counted or line[-1] == ":") and P.COMMENT_HEADER_RE.match(line):
-        return "comments", position if thread is None else thread
+        return True
     if (counted or len(line) <= COMMENT_MARKER_MAX_CHARS) and P.COMMENT_MARKER_RE.match(line):
-        return "comments", thread
-    return None, thread
+        return False
+    return None
+
+
+def _mute_thread(scores: list[float], comments: list[tuple[int, bool]]) -> None:
+    """From where the comment thread starts on, prose earns nothing. It starts at the
+    first comment header, or at the first section marker ("12 comments") with at least
+    THREAD_MIN_PROSE characters of prose above it: a marker higher up is a count next to
+    the byline."""
+    if not comments:
+        return
+    prose = 0.0
+    thread, k = len(scores), 0
+    for at, header in comments:
+        while k < at:
+            prose += max(scores[k], 0.0)
+            k += 1
+        if header or prose >= THREAD_MIN_PROSE:
+            thread = at
+            break
+    for k in range(thread, len(scores)):
+        scores[k] = min(scores[k], 0.0)
 
 
 def _rule_reason(line: str, title_hint: str | None, learned: bool) -> str | None:

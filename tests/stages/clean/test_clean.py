@@ -392,6 +392,16 @@ def test_the_comment_thread_is_not_body_even_when_longer() -> None:
     assert removed(article)["comments"] == 2 + len(TEASERS) * 2
 
 
+def test_a_comment_count_opens_the_thread_below_the_body_not_above_it() -> None:
+    before = ("By Jane Doe", "0 Comments")
+    after = ["[ 2 comments ]", "Top Rated Comments"]
+    for k in range(2):  # two long comments, more prose than the article
+        after += [f"reader{k}", f"{k + 2} days ago", *(f"Point {k}.{n}: {t}" for n, t in
+                                                       enumerate(TEASERS)), "Rating: 9 Votes"]
+    text, _ = run(page(before=before, after=tuple(after)))
+    assert text.split("\n\n") == BODY
+
+
 def test_short_runs_inside_the_body_are_bridged() -> None:
     inline = ("Advertisement", "Ferry Timetable Changes From Next Week",
               "Photo: the night bus depot (Harbour Gazette)", "Story continues below")
