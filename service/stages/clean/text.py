@@ -475,7 +475,7 @@ def _drop_rule_lines(
     learned: Sequence[bool] | None,
     tick: Tick | None,
     removed: Counter[str],
-) -> tuple[_Numbered, set[int], int]:
+) -> tuple[_Numbered, set[int], list[tuple[int, bool]]]:
     """The lines no rule removes; the positions among them that follow a "More stories"
     header or a comment line (the body rarely spans one); and the comment lines, as
     (position of the next candidate, True for a comment's header, False for a section
