@@ -41,6 +41,18 @@ SECTION_HEADERS: frozenset[str] = frozenset(
         "recommended for you", "see also", "latest news", "trending", "more", "also read",
     }
 )
+# Headers of a list of other stories beyond SECTION_HEADERS, matched at the start of a
+# short line: "More From the Daily Post", "Related links:", "Around the web".
+LIST_HEADER_RE = re.compile(
+    r"^More(?: (?i:from|on|in|at|of|by|about))?(?: (?i:the))?(?: [A-Z0-9][\w'’&.-]*){1,5}:?$"
+    r"|^(?i:related (?:links|content|coverage|topics|reading|posts|videos)"
+    r"|top (?:stories|news|headlines)|more (?:news|headlines|articles|videos)"
+    r"|editor'?s'? (?:picks|choice)|editors'? (?:picks|choice)|don'?t miss"
+    r"|you (?:may|might) (?:also )?(?:like|enjoy|be interested in)|read (?:next|also)"
+    r"|what to read next|up next|further reading|more to explore|(?:from )?around the web"
+    r"|(?:promoted|sponsored|popular|recommended|trending) (?:stories|content|links|posts)"
+    r"|most (?:viewed|shared|commented|watched))\s*:?$"
+)
 # Lines that open or close a comment section ("12 comments", "Leave a Reply", "Comments
 # are closed."): removed, and the body does not continue past them. Matched at the start.
 COMMENT_MARKER_RE = re.compile(

@@ -8,10 +8,11 @@ A flattened page has lost its DOM, so the body is found from the lines alone:
    not (menus, headlines). The best-scoring contiguous run is the body (Kadane), so
    headline lists before and after it fall away while a stray link inside survives only
    when it reads as prose. A run of chrome lines costs more the longer it is (the body
-   bridges a caption, not the wall before a related list); related-list and comment
-   headers cost a fixed toll; lines the page repeats, headlines glued to their teasers
-   and the comment thread (from its first "X on <date> said:", or the first "12
-   comments" below the longest prose block) earn nothing.
+   bridges a caption, not the wall before a related list; a short sentence among the
+   chrome does not end the run); related-list headers ("More From the Post", "Sponsored
+   Content") and comment markers cost a fixed toll; lines the page repeats, headlines
+   glued to their teasers and the comment thread (from its first "X on <date> said:",
+   or a "12 comments" below some prose) earn nothing.
 3. Inside the body, headline-like lines (title case, no final punctuation) are related
    links and are dropped; the dateline is cut off the first paragraphs.
 4. Around the body: a byline before it, a tag line after it, a title line before it.
@@ -130,10 +131,13 @@ BARRIER_PENALTY = 400.0
 # unless they start with a count.
 COMMENT_HEADER_MAX_CHARS = 200
 COMMENT_MARKER_MAX_CHARS = 40
+LIST_HEADER_MAX_CHARS = 60
 # A comment-section marker opens the thread only below this much prose.
 THREAD_MIN_PROSE = 500.0
 # Each further line in a run of chrome lines costs this much more than the one before.
 GAP_ESCALATION = 15.0
+# ... and a prose line this long ends the run (a short sentence among chrome does not).
+GAP_RESET_CHARS = 100.0
 # Headline + one short sentence, repeated this often, is a related list with teasers.
 TEASER_MIN_PAIRS = 2
 TEASER_MAX_WORDS = 40
@@ -352,7 +356,7 @@ def _gap_costs(
             run += 1
         prev = i
         before.append(cost)
-        if s > 0:
+        if s >= GAP_RESET_CHARS:
             run = 0
         elif s < 0:
             s -= GAP_ESCALATION * run
@@ -488,17 +492,35 @@ def _drop_rule_lines(
             _tick(tick, "line rules")
         reason = _rule_reason(line, title_hint, learned is not None and learned[i])
         if reason is None and len(line) <= COMMENT_HEADER_MAX_CHARS:
-            kind = _comment_kind(line)
-            if kind is not None:
-                reason = "comments"
-                comments.append((len(candidates), kind))
+            reason = _list_or_comment_header(line, len(candidates), comments)
         if reason:
             removed[reason] += 1
-            if reason == "comments" or _ui_key(line) in P.SECTION_HEADERS:
+            if _is_barrier(line, reason):
                 barriers.add(len(candidates))
         else:
             candidates.append((i, line))
     return candidates, barriers, comments
+
+
+def _is_barrier(line: str, reason: str) -> bool:
+    """A removed line the body rarely continues past: a list or comment header."""
+    if reason in ("comments", "list_header") or _ui_key(line) in P.SECTION_HEADERS:
+        return True
+    return reason == "ui" and P.LIST_HEADER_RE.match(line) is not None
+
+
+def _list_or_comment_header(
+    line: str, position: int, comments: list[tuple[int, bool]]
+) -> str | None:
+    """"list_header" for the header of a list of other stories, "comments" for a comment
+    line (appended to `comments` with its kind), else None."""
+    if len(line) <= LIST_HEADER_MAX_CHARS and P.LIST_HEADER_RE.match(line):
+        return "list_header"
+    kind = _comment_kind(line)
+    if kind is None:
+        return None
+    comments.append((position, kind))
+    return "comments"
 
 
 def _comment_kind(line: str) -> bool | None:

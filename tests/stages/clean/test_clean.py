@@ -402,6 +402,21 @@ def test_a_comment_count_opens_the_thread_below_the_body_not_above_it() -> None:
     assert text.split("\n\n") == BODY
 
 
+@pytest.mark.parametrize("header", ["More From the Harbour Gazette", "Related links:",
+                                    "Sponsored Content", "You might also like"])
+def test_a_list_header_below_the_body_ends_it(header: str) -> None:
+    heads = ("Ferry Timetable Changes", "Traders Fear Rent Rises", "Why the Tram Is Late")
+    after = (header, *(line for pair in zip(heads, TEASERS, strict=True) for line in pair))
+    text, _ = run(page(after=after))
+    assert text.split("\n\n") == BODY
+
+
+def test_a_body_line_starting_with_more_is_not_a_list_header() -> None:
+    line = "More than two hundred residents attended the meeting at the library"
+    text, _ = run(page(line))
+    assert line in text.split("\n\n")
+
+
 def test_short_runs_inside_the_body_are_bridged() -> None:
     inline = ("Advertisement", "Ferry Timetable Changes From Next Week",
               "Photo: the night bus depot (Harbour Gazette)", "Story continues below")
