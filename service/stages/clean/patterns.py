@@ -53,6 +53,17 @@ LIST_HEADER_RE = re.compile(
     r"|(?:promoted|sponsored|popular|recommended|trending) (?:stories|content|links|posts)"
     r"|most (?:viewed|shared|commented|watched))\s*:?$"
 )
+# A photo credit line ("Sakib Ali/Hindustan Times/Getty Images", "Photo: AP"), searched
+# in a short line; and a credit closing a caption ("... in 1348 (Image: GETTY)").
+CREDIT_RE = re.compile(
+    r"\b(?:getty images|getty|shutterstock|alamy|ap photo|afp photo|reuters|epa|"
+    r"(?:photo|photograph|picture|image)s? (?:by|credit|courtesy)|courtesy of)\b"
+    r"|^(?:photo|image|picture|credit)s?:\s*\S",
+    re.IGNORECASE,
+)
+INLINE_CREDIT_RE = re.compile(
+    r"\((?:photo|image|picture|credit|pic)s?:\s*[^()]{1,60}\)$", re.IGNORECASE
+)
 # Lines that open or close a comment section ("12 comments", "Leave a Reply", "Comments
 # are closed."): removed, and the body does not continue past them. Matched at the start.
 COMMENT_MARKER_RE = re.compile(

@@ -14,7 +14,8 @@ A flattened page has lost its DOM, so the body is found from the lines alone:
    glued to their teasers and the comment thread (from its first "X on <date> said:",
    or a "12 comments" below some prose) earn nothing.
 3. Inside the body, headline-like lines (title case, no final punctuation) are related
-   links and are dropped; the dateline is cut off the first paragraphs.
+   links and are dropped, and so are image captions (a line ending in its credit, or
+   right above a "Name/Getty Images" line); the dateline is cut off the first paragraphs.
 4. Around the body: a byline before it, a tag line after it, a title line before it.
 """
 
@@ -132,6 +133,10 @@ BARRIER_PENALTY = 400.0
 COMMENT_HEADER_MAX_CHARS = 200
 COMMENT_MARKER_MAX_CHARS = 40
 LIST_HEADER_MAX_CHARS = 60
+# Image captions and the photo credits under them are short.
+CAPTION_MAX_CHARS = 400
+CREDIT_MAX_CHARS = 80
+CREDIT_MAX_WORDS = 6
 # A comment-section marker opens the thread only below this much prose.
 THREAD_MIN_PROSE = 500.0
 # Each further line in a run of chrome lines costs this much more than the one before.
@@ -565,12 +570,30 @@ def _rule_reason(line: str, title_hint: str | None, learned: bool) -> str | None
 
 
 def _keep_body(result: TextResult, body: _Numbered, start: int, teasers: set[int]) -> None:
-    """The body run's lines become paragraphs, except headlines and teasers inside it."""
-    for k, (_, line) in enumerate(body, start):
-        if k not in teasers and (is_prose(line) or not is_headline(line)):
+    """The body run's lines become paragraphs, except headlines, teasers and image
+    captions inside it."""
+    for k, (i, line) in enumerate(body, start):
+        if _is_caption(line, body[k - start + 1] if k - start + 1 < len(body) else None, i):
+            result.removed["caption"] += 1
+        elif k not in teasers and (is_prose(line) or not is_headline(line)):
             result.paragraphs.append(line)
         else:
             result.removed["related"] += 1
+
+
+def _is_caption(line: str, below: tuple[int, str] | None, i: int) -> bool:
+    """An image caption: it ends with its credit ("... (Image: Getty)"), or the line right
+    below it is a photo credit ("Jane Doe/Getty Images")."""
+    if len(line) > CAPTION_MAX_CHARS:
+        return False
+    if line.endswith(")") and P.INLINE_CREDIT_RE.search(line):
+        return True
+    if below is None or below[0] != i + 1:
+        return False
+    credit = below[1]
+    if len(credit) > CREDIT_MAX_CHARS or len(credit.split()) > CREDIT_MAX_WORDS:
+        return False
+    return P.CREDIT_RE.search(credit) is not None
 
 
 def _take_tags(result: TextResult, after: _Numbered, end: int, teasers: set[int]) -> None:

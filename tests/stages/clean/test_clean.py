@@ -417,6 +417,26 @@ def test_a_body_line_starting_with_more_is_not_a_list_header() -> None:
     assert line in text.split("\n\n")
 
 
+@pytest.mark.parametrize(
+    "figure",
+    [
+        ("Buses wait at the northern depot before the first night run.",
+         "Jane Doe/Getty Images"),
+        ("Buses wait at the northern depot before the first night run (Image: GETTY)",),
+    ],
+)
+def test_image_captions_inside_the_body_are_removed(figure: tuple[str, ...]) -> None:
+    text, article = run(page(*figure))
+    assert text.split("\n\n") == BODY
+    assert removed(article)["caption"] == 1
+
+
+def test_a_paragraph_above_a_captioned_image_is_kept() -> None:
+    caption = "Buses wait at the northern depot before the first night run (Image: GETTY)"
+    text, _ = run(page(caption))
+    assert BODY[1] in text.split("\n\n")
+
+
 def test_short_runs_inside_the_body_are_bridged() -> None:
     inline = ("Advertisement", "Ferry Timetable Changes From Next Week",
               "Photo: the night bus depot (Harbour Gazette)", "Story continues below")
