@@ -922,6 +922,9 @@ def run_scenario(scenario: Scenario) -> Report:
     workers = []
     for i in range(scenario.workers):
         worker_env = dict(env) if i == 0 else {**env, "NEWSFLOW_WEB_PORT": str(free_port())}
+        # One data dir per worker, kept across its restarts: a rocksdb:// worker then
+        # restarts from its own databases, as it would on a node with a disk.
+        worker_env["NEWSFLOW_DATA_DIR"] = str(workdir / f"data{i}")
         workers.append(GroupWorker(worker_env, workdir / f"worker{i}.log").start())
     t0 = time.monotonic()
     watch: OutputWatch | None = None
