@@ -107,8 +107,9 @@ def _not_ui_char_re() -> re.Pattern[str] | None:
 
 _NOT_UI_CHAR_RE = _not_ui_char_re()
 _SENTENCE_BREAK_RE = re.compile(r"[.!?][\"'”’]?\s+[\"“‘]?[A-Z]")
-# A lower-case letter, digit or closer followed by a capitalised word, no space between.
-_GLUE_RE = re.compile(r"[a-z0-9)’'!?](?=[A-Z][a-z])")
+# The end of a word (three lower-case letters, a digit, a closer) followed by a
+# capitalised word with no space between; not a name like LeBron, WeWork or McDonald.
+_GLUE_RE = re.compile(r"(?:[a-z]{3}|[0-9][a-z]?|[)’'!?])(?=[A-Z][a-z])")
 _WORD_RE = re.compile(r"[^\W\d_][\w'’.-]*")
 
 # Kadane scores: prose earns its length; a non-prose line costs at least this much.
@@ -420,7 +421,7 @@ def _glued_teaser(line: str) -> bool:
     if len(line) > TEASER_MAX_CHARS:
         return False
     m = _GLUE_RE.search(line, 0, GLUED_HEAD_MAX_CHARS)
-    return m is not None and is_headline(line[: m.start() + 1].rstrip("?!"))
+    return m is not None and is_headline(line[: m.end()].rstrip("?!"))
 
 
 def _scores(texts: list[str], teasers: set[int]) -> list[float]:

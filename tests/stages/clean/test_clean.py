@@ -383,6 +383,13 @@ def test_headlines_glued_to_their_teasers_are_not_body() -> None:
     assert text.split("\n\n") == BODY
 
 
+def test_a_paragraph_with_a_camel_case_name_is_not_a_glued_teaser() -> None:
+    line = ("NORTHFIELD (AP) — To McKenzie Ross of WeWork, the night buses are a lifeline for "
+            "staff who finish after midnight.")
+    text, _ = run("\n\n".join([line, *BODY]))
+    assert text.split("\n\n")[0].endswith(line.split("— ")[1])
+
+
 def test_the_comment_thread_is_not_body_even_when_longer() -> None:
     thread = ["12 comments"]
     for k, teaser in enumerate(TEASERS * 2):
