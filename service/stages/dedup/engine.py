@@ -166,6 +166,8 @@ class BandStore:
         hot key (a recurring body, a template's band) must not make every probe
         compare thousands of entries. The other keys still match."""
         table, cap, window = self.table, self.cfg.max_candidates, self.window
+        if len(rows) <= cap:  # no key can be over its cap: a plain loop is cheaper
+            return (*self._split(me, rows), 0)
         live = (table.flags[rows] & ALIVE) != 0
         times = table.t[rows]
         near = live if window is None else live & (np.abs(times - me.t) <= window)
@@ -193,10 +195,31 @@ class BandStore:
             (earlier if (table.ids[r] or "") < me.id else later).add(r)
         return earlier, later, capped
 
+    def _split(self, me: Candidate, rows: np.ndarray) -> tuple[set[int], set[int]]:
+        """`_answer` for at most `max_candidates` rows: the live ones within the window,
+        `me` left out, split into those before and after it in (t, id) order."""
+        table, window = self.table, self.window
+        ids = table.ids
+        mine = table.row_of.get(me.id)
+        earlier: set[int] = set()
+        later: set[int] = set()
+        for r, t, flags in zip(rows.tolist(), table.t[rows].tolist(),
+                               table.flags[rows].tolist(), strict=True):
+            if not flags & ALIVE or r == mine or (window is not None and abs(t - me.t) > window):
+                continue
+            if t < me.t or (t == me.t and (ids[r] or "") < me.id):
+                earlier.add(r)
+            else:
+                later.add(r)
+        return earlier, later
+
     def _rows(self, rows: set[int]) -> Rows:
         table = self.table
         ids = table.ids
-        return Rows(table, sorted(rows, key=lambda r: (int(table.t[r]), ids[r] or "")))
+        picked = list(rows)
+        times = table.t[picked].tolist() if picked else []
+        order = sorted(zip(times, [ids[r] or "" for r in picked], picked, strict=True))
+        return Rows(table, [r for _, _, r in order])
 
     def _side(self, me: Candidate, rows: np.ndarray, wanted_earlier: bool) -> list[int]:
         """One hot key's rows on one side of `me`, in (t, id) order, the earliest first;
@@ -315,7 +338,7 @@ class Gatherer:
         if article_id in self.open:
             return None
         row = self.table.row_of.get(article_id)
-        if row is None or self.table.status[row] < 0:
+        if row is None or self.table.status.item(row) < 0:
             return None
         return row
 

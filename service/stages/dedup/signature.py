@@ -156,7 +156,8 @@ class Signer:
         width = max(1, len(hashes) - k + 1)
         shingles = hashes[:width].copy()
         for j in range(1, min(k, len(hashes))):
-            shingles = (shingles * _MIX) ^ hashes[j : j + width]
+            shingles *= _MIX
+            shingles ^= hashes[j : j + width]
         shingles ^= shingles >> np.uint64(31)
         shingles *= _FINAL
         shingles ^= shingles >> np.uint64(29)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import overload
 
 import numpy as np
@@ -36,7 +36,7 @@ STATUSES = ("unique", "duplicate", "near_duplicate")
 NO_VERDICT = -1
 FLUSH_WORDS = 1 << 15
 MERGE_RATIO = 4  # merge the newest segment down while it is over a quarter of the next
-WORDS_PER_SLOT = 16
+WORDS_PER_SLOT = 8
 MAX_SCAN = 256
 _INITIAL_ROWS = 1024
 
@@ -77,6 +77,15 @@ class Rows(Sequence[Candidate]):
 
     def __len__(self) -> int:
         return len(self._rows)
+
+    def __iter__(self) -> Iterator[Candidate]:
+        """Sequence's iterator, without its `__getitem__` call and IndexError per item."""
+        built, rows, table = self._built, self._rows, self._table
+        for i, candidate in enumerate(built):
+            if candidate is None:
+                assert table is not None
+                candidate = built[i] = table.candidate(rows[i])
+            yield candidate
 
     @overload
     def __getitem__(self, index: int) -> Candidate: ...
@@ -195,9 +204,10 @@ class Table:
             return odd
         article_id = self.ids[row]
         assert article_id is not None
-        url = _hash_text(self.url[row]) if self.flags[row] & HAS_URL else None
-        return Candidate(int(self.t[row]), article_id, _hash_text(self.fp[row]),
-                         self.sig[row].tobytes(), url, int(self.n[row]))
+        # `.item` reads a Python value in one call (no numpy scalar in between).
+        url = _hash_text(self.url.item(row)) if self.flags.item(row) & HAS_URL else None
+        return Candidate(self.t.item(row), article_id, _hash_text(self.fp.item(row)),
+                         self.sig[row].tobytes(), url, self.n.item(row))
 
     def alive(self, rows: np.ndarray) -> np.ndarray:
         return rows[(self.flags[rows] & ALIVE) != 0]
@@ -205,11 +215,11 @@ class Table:
     # -- verdicts ------------------------------------------------------------------
 
     def verdict(self, row: int) -> Verdict | None:
-        code = int(self.status[row])
+        code = self.status.item(row)
         if code == NO_VERDICT:
             return None
-        return Verdict(STATUSES[code], self.dup_of[row], round(float(self.sim[row]), 4),
-                       int(self.of_t[row]))
+        return Verdict(STATUSES[code], self.dup_of[row], round(self.sim.item(row), 4),
+                       self.of_t.item(row))
 
     def set_verdict(self, row: int, verdict: Verdict, reopened: bool = False) -> None:
         self.status[row] = STATUSES.index(verdict.status)
@@ -364,11 +374,12 @@ class KeyIndex:
     def __init__(self, row_bits: int = 24) -> None:
         self.row_bits = row_bits
         self.mask = np.uint64((1 << row_bits) - 1)
-        # The recent words as int -> int dicts, which the garbage collector does not
-        # track (a list per key made it traverse the whole heap more often): a key's
-        # first recent row in `recent`, any further ones in `more` (copies share keys).
+        # The recent words: a key's first recent row in `recent`, any further ones in
+        # `more` (copies share keys) as a tuple. Ints in dicts and tuples of ints are
+        # left alone by the garbage collector (it untracks such tuples), where a list per
+        # key survived into its oldest generation and made full collections frequent.
         self.recent: dict[int, int] = {}
-        self.more: dict[int, list[int]] = {}
+        self.more: dict[int, tuple[int, ...]] = {}
         self.recent_words = 0
         self.segments: list[Segment] = []
 
@@ -385,11 +396,7 @@ class KeyIndex:
             if h not in recent:
                 recent[h] = row
             else:  # held before, or twice in `hashes` (two keys that share a hash)
-                extra = more.get(h)
-                if extra is None:
-                    more[h] = [row]
-                else:
-                    extra.append(row)
+                more[h] = (*more.get(h, ()), row)
         self.recent_words += len(hashes)
         if self.recent_words >= FLUSH_WORDS:
             self.flush()
@@ -479,14 +486,13 @@ class KeyIndex:
 
         The map keeps row order, so each key's words stay sorted."""
         recent: dict[int, int] = {}
-        more: dict[int, list[int]] = {}
+        more: dict[int, tuple[int, ...]] = {}
         for h, first in self.recent.items():
-            for r in [first, *self.more.get(h, ())]:
-                if remap[r] >= 0:
-                    if h in recent:
-                        more.setdefault(h, []).append(int(remap[r]))
-                    else:
-                        recent[h] = int(remap[r])
+            kept = [int(remap[r]) for r in (first, *self.more.get(h, ())) if remap[r] >= 0]
+            if kept:
+                recent[h] = kept[0]
+                if len(kept) > 1:
+                    more[h] = tuple(kept[1:])
         self.recent, self.more = recent, more
         self.recent_words = len(recent) + sum(len(rows) for rows in more.values())
         segments = []
