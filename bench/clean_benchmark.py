@@ -6,7 +6,9 @@ Two parts:
   streamed in order through clean() with per-source learning on and off.
 * ``scrapinghub``: the 181-page article-extraction benchmark in ../shared, scored by its
   own score.py with bench.adapters as the extractors (quality and fast HTML, flattened
-  text), next to trafilatura / resiliparse / C4 line rules alone from the same run.
+  text), next to trafilatura / resiliparse / C4 line rules alone from the same run; and
+  the flattened-text F1 on the odd (development) and even (held-out) halves
+  (bench/text_holdout.py).
 
     python -m bench.clean_benchmark                       # both parts, print tables
     python -m bench.clean_benchmark --part synthetic --pages 1200
@@ -149,6 +151,14 @@ def scrapinghub_report(repeat: int) -> list[str]:
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True)
         out += [f"`--input {kind}`:", "", "```", *proc.stdout.strip().splitlines(), "```", ""]
         print(proc.stdout, flush=True)
+    # The text cleaner is developed on the odd-indexed pages only; the even half is held out.
+    cmd = [sys.executable, "-m", "bench.text_holdout"]
+    print("$", " ".join(cmd), flush=True)
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True)
+    out += ["`--input text`, by half (pages sorted by file name; the text cleaner is developed "
+            "on the odd half, the even half is held out; `python -m bench.text_holdout`):", "",
+            "```", *proc.stdout.strip().splitlines(), "```", ""]
+    print(proc.stdout, flush=True)
     return out
 
 
