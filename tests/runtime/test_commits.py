@@ -122,6 +122,9 @@ class LogGuard(OffsetGuard):
         self.log = log
         self.reads: list[tuple[int, int]] = []
 
+    async def _first_offset(self, tp: TP) -> int:
+        return min(self.log)
+
     async def _read(self, tp: TP, start: int, end: int) -> list[Any]:
         self.reads.append((start, end))
         return [SimpleNamespace(message=SimpleNamespace(tp=tp, offset=o), value=self.log[o])
@@ -152,15 +155,18 @@ async def test_guard_starts_over_after_a_rebalance() -> None:
 
 async def test_guard_reads_what_faust_skipped_before_the_first_record_it_handed_out() -> None:
     """Committed at 3, faust hands out 6 first: 3-5 are read and come first. Below the
-    commit nothing is handed out again; a partition never committed is faust's."""
-    guard = LogGuard({o: b"x" for o in range(10)})
-    guard.app = tail_app({RAW0: 10}, {RAW0: 3, RAW1: None}, restored=True)  # type: ignore[dict-item]
+    commit nothing is handed out again. A partition never committed starts at its first
+    offset (the app reads from the earliest); one not assigned is not the guard's."""
+    guard = LogGuard({o: b"x" for o in range(1, 10)})  # offset 0 deleted by retention
+    guard.app = tail_app({RAW0: 10, RAW1: 10}, {RAW0: 3, RAW1: None},  # type: ignore[dict-item]
+                         restored=True)
     admitted = await guard.admit(events(RAW0, 6, 7))
     assert [e.message.offset for e in admitted] == [3, 4, 5, 6, 7]
     assert guard.reads == [(3, 6)]
     guard.app.consumer_generation_id = 2  # a rebalance; faust seeks to the commit again
     assert [e.message.offset for e in await guard.admit(events(RAW0, 1, 3))] == [3]
-    assert [e.message.offset for e in await guard.admit(events(RAW1, 5))] == [5]
+    assert [e.message.offset for e in await guard.admit(events(RAW1, 3))] == [1, 2, 3]
+    assert [e.message.offset for e in await guard.admit(events(TAGGED0, 5))] == [5]
 
 
 def tail_app(highwater: dict[TP, int], committed: dict[TP, int], restored: bool) -> Any:
@@ -178,17 +184,20 @@ async def test_guard_reads_a_partition_tail_faust_never_handed_out(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """No later record shows a jump when faust skips a partition's last records: an idle
-    partition behind its highwater is read directly, from where it was or was committed."""
+    partition behind its highwater is read directly, from where it was or was committed,
+    or from its first offset if it never was (the worker restarted on a backlog it had
+    never committed, in test_faults.py)."""
     monkeypatch.setattr("service.runtime.commits.TAIL_IDLE_SECONDS", 0.0)
     guard = LogGuard({o: b"x" for o in range(10)})
-    raw2 = TP("raw", 2)  # never committed, nothing handed out: faust's reset decides
+    raw2 = TP("raw", 2)  # never committed, nothing handed out: from its first offset
     guard.app = tail_app({RAW0: 6, RAW1: 4, raw2: 3, TAGGED0: 9}, {RAW1: 2}, restored=False)
     assert await guard.tail(["raw"]) == []  # Tables not restored yet: nothing moves
     guard.app.tables.recovery.completed.set()
     await guard.admit(events(RAW0, 0, 1, 2))
     found = await guard.tail(["raw"])
     assert sorted((e.message.tp, e.message.offset) for e in found) == [
-        (RAW0, 3), (RAW0, 4), (RAW0, 5), (RAW1, 2), (RAW1, 3)]  # not tagged: not ours
+        (RAW0, 3), (RAW0, 4), (RAW0, 5), (RAW1, 2), (RAW1, 3),
+        (raw2, 0), (raw2, 1), (raw2, 2)]  # not tagged: not ours
     assert await guard.tail(["raw"]) == []  # read once
     late = await guard.admit(events(RAW0, 3, 4, 5, 6))  # faust's copies come after all
     assert [e.message.offset for e in late] == [6]
