@@ -88,6 +88,11 @@ TABLES = ("probes", "payloads", "verdicts", "journal")
 RESTORE_CHECK_SECONDS = 0.5
 # A rebuild hands the event loop back at least this often (heartbeats, other partitions).
 SLICE_SECONDS = 0.02
+# At most this many probes or answers per Kafka message and per `probes` record (about
+# 1.5 KB each). A bands batch can hold `batch_size` envelopes of `batch_size` probes
+# each: written whole, a worker filling a 200,000-article index on a backlog sent an
+# 18 MB record and crashed on the 16 MiB request limit.
+MAX_ITEMS_PER_RECORD = 512
 
 
 class Slicer:
@@ -116,6 +121,13 @@ def salt(name: str, partition: int, partitions: int) -> str:
         if partition_of(key, partitions) == partition:
             return key
         n += 1
+
+
+def chunks(items: list[Any], size: int | None = None) -> Iterator[list[Any]]:
+    """`items` in order, in lists of at most `size` (MAX_ITEMS_PER_RECORD)."""
+    size = size or MAX_ITEMS_PER_RECORD
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
 
 
 # Journal keys recur (one per hour and chunk), so they are worth caching.
@@ -577,8 +589,9 @@ class DedupAgents:
         self, topic: faust.TopicT, field: str, envelopes: dict[int, list[Any]]
     ) -> None:
         for partition, items in sorted(envelopes.items()):
-            value = orjson.dumps({field: items})
-            await self.delivery.deliver(topic, b"batch", value, None, partition)
+            for part in chunks(items):
+                value = orjson.dumps({field: part})
+                await self.delivery.deliver(topic, b"batch", value, None, partition)
 
     async def _scatter_one(self, event: Any, envelopes: dict[int, list[Any]]) -> None:
         payload, origin = _payload(event), origin_of(event)
@@ -648,16 +661,15 @@ class DedupAgents:
         worker that lost the partition (paused past its session: a zombie) from
         overwriting what the new owner recorded for the same offsets when its delayed
         writes land; a restore takes the union, and probes held twice count once."""
-        for q, probes in taken.items():
-            if not probes:
-                continue
-            offset, generation = first[q]
-            key = salt(f"p{q}:{offset}:{generation}", q, self.n)
-            self.probes[key] = probes
-            oldest = min(me[0] for me, _ in probes)
-            journal = self._journal("b", q)
-            journal.file(oldest, key, len(probes))
-            journal.shrink(self.capacity, self._expire_probes)
+        for q, taken_here in taken.items():
+            offset, generation = first.get(q, (0, 0))
+            for part, probes in enumerate(chunks(taken_here)):
+                key = salt(f"p{q}:{offset}:{generation}:{part}", q, self.n)
+                self.probes[key] = probes
+                oldest = min(me[0] for me, _ in probes)
+                journal = self._journal("b", q)
+                journal.file(oldest, key, len(probes))
+                journal.shrink(self.capacity, self._expire_probes)
 
     def _expire_probes(self, key: str) -> None:
         self.probes.pop(key, None)

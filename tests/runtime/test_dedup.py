@@ -201,3 +201,34 @@ def test_only_the_very_record_already_published_counts_as_a_replay(guarantee: st
     assert dedup._replayed("a1", b'{"id":"a1"}', 1764583201.0) is False
     assert dedup._replayed("a1", b'{"id":"a1","text":"x"}', 1764583200.123) is False
     assert dedup._replayed("a2", b'{"id":"a2"}', 1764583200.123) is False
+
+
+def test_no_message_or_probes_record_holds_more_than_its_share_of_items(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A bands batch can take `batch_size` envelopes of `batch_size` probes: its answers
+    and its durable probes go out in several bounded records, in order (a worker filling
+    a large index on a backlog once wrote an 18 MB record and crashed on Kafka's limit)."""
+    import asyncio
+
+    from service.runtime import dedup as module
+    from service.runtime.worker import Service
+    from service.settings import Settings
+
+    dedup = Service(Settings(store="memory://", app_id="newsflow-unit-chunks")).dedup
+    monkeypatch.setattr(module, "MAX_ITEMS_PER_RECORD", 2)
+    sent: list[tuple[int, Any]] = []
+
+    async def deliver(topic: Any, key: bytes, value: bytes, timestamp: Any,
+                      partition: int) -> None:
+        sent.append((partition, module.orjson.loads(value)["o"]))
+
+    monkeypatch.setattr(dedup.delivery, "deliver", deliver)
+    asyncio.run(dedup._send_all(dedup.answers_topic, "o", {1: list("abcde"), 0: ["z"]}))
+    assert sent == [(0, ["z"]), (1, ["a", "b"]), (1, ["c", "d"]), (1, ["e"])]
+
+    probes = [[[1_700_000_000 + i, f"id{i}"], [f"k{i}"]] for i in range(5)]
+    dedup._record_probes({3: probes}, {3: (120, 7)})
+    records = [dedup.probes.get(salt(f"p3:120:7:{part}", 3, dedup.n)) for part in range(4)]
+    assert [len(r) if r else 0 for r in records] == [2, 2, 1, 0]
+    assert [me[1] for r in records if r for me, _ in r] == [f"id{i}" for i in range(5)]
