@@ -73,7 +73,9 @@ def probe_keys(me: Candidate, sign: Signer) -> tuple[str, ...]:
     keys = sign.band_keys(me.sig) + [f"f:{me.fp}"]
     if me.url is not None:
         keys.append(f"u:{me.url}")
-    return tuple(dict.fromkeys(keys))
+    # Distinct by construction: band keys are hex with a distinct band prefix (or length),
+    # and the other two have their own prefixes.
+    return tuple(keys)
 
 
 def per_partition(max_entries: int, partitions: int) -> int:

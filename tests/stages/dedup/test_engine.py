@@ -25,7 +25,9 @@ from service.stages.dedup import (
     Probe,
     Verdict,
     make_probe,
+    probe_keys,
     reference_verdicts,
+    signer,
 )
 from support.stories import near_copy, story, syndicated
 
@@ -471,3 +473,16 @@ def test_a_gather_reopened_by_a_restore_goes_out_as_a_correction_unless_unique()
     again = atomic.answer("b", 0, [original])
     assert again is not None and again.status == "duplicate"
     assert atomic.redecision("b", again) is None
+
+
+@pytest.mark.parametrize(("num_perm", "bands"), [(192, 64), (192, 192), (600, 300), (16, 1)])
+def test_probe_keys_are_distinct_without_deduplication(num_perm: int, bands: int) -> None:
+    """`probe_keys` no longer drops repeats: band keys carry a distinct band prefix (or a
+    longer one past 256 bands), and the fingerprint and URL keys have their own."""
+    cfg = DedupConfig(num_perm=num_perm, bands=bands)
+    rng = random.Random(num_perm + bands)
+    for _ in range(20):
+        sig = bytes([rng.choice([0, 1, 255])] * num_perm)  # every band alike
+        me = Candidate(0, "a", "f" * 11, sig, "u" * 11, 50)
+        keys = probe_keys(me, signer(cfg))
+        assert len(set(keys)) == len(keys) == min(bands, num_perm) + 2
