@@ -59,6 +59,16 @@ async def _admin(settings: Settings) -> AsyncIterator[AIOKafkaAdminClient]:
         await admin.close()
 
 
+async def group_committed(settings: Settings, partition: TopicPartition) -> int | None:
+    """The worker group's committed offset for `partition` on the broker, or None: what
+    faust seeks a partition to when it is assigned (its group id is the app id)."""
+    async with _admin(settings) as admin:
+        offsets = await admin.list_consumer_group_offsets(settings.app_id,
+                                                          partitions=[partition])
+    found = offsets.get(partition)
+    return None if found is None or found.offset < 0 else int(found.offset)
+
+
 async def ensure_topics(settings: Settings) -> list[str]:
     """Create missing topics; return the names created. Existing ones are left alone."""
     async with _admin(settings) as admin:

@@ -31,6 +31,7 @@ from faust.types.tuples import ack_lock
 
 from service import metrics
 from service.runtime import faust_compat
+from service.runtime.admin import group_committed
 from service.runtime.security import committed_reader
 from service.settings import Settings
 
@@ -212,7 +213,7 @@ class OffsetGuard:
         self._started = time.monotonic()
         self._next: dict[TP, int] = {}
         self._moved: dict[TP, float] = {}  # when each partition last handed a record out
-        self._earliest: dict[TP, int] = {}  # log start offsets, asked once a generation
+        self._earliest: dict[TP, int] = {}  # from Kafka (`_first_offset`), once a generation
         self._reader: AIOKafkaConsumer | None = None
         self._lock = asyncio.Lock()
 
@@ -272,7 +273,15 @@ class OffsetGuard:
         return self._earliest[tp]
 
     async def _first_offset(self, tp: TP) -> int:
-        """The partition's log start offset, asked of Kafka."""
+        """Where Kafka says faust started a partition missing from faust's own view of
+        the commits: the group's commit (faust's view lacks one it has not loaded yet,
+        and stores a commit at 0 as none), else the partition's log start offset. (The
+        log start alone made a worker that took over a committed partition read it again
+        from the start: 256 repeats in a SIGSTOP soak run.)"""
+        partition = TopicPartition(tp.topic, tp.partition)
+        committed = await group_committed(self.settings, partition)
+        if committed is not None:
+            return committed
         async with self._lock:
             reader = await self._ensure_reader()
             partition = TopicPartition(tp.topic, tp.partition)

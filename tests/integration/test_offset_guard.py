@@ -72,3 +72,34 @@ def test_a_transaction_marker_is_a_hole_not_a_loss(kafka_bootstrap: str) -> None
             await guard.stop()
 
     assert asyncio.run(run()) == [0, 1, 2, 4]
+
+
+def test_a_partition_missing_from_faust_s_view_starts_where_kafka_says(
+        kafka_bootstrap: str) -> None:
+    """faust's view of the commits lacks a partition: the guard asks Kafka where faust
+    started it, the group's commit if there is one, else the log start (retention may
+    have moved it past 0)."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from aiokafka.structs import OffsetAndMetadata
+
+    topic = f"guard-{uuid.uuid4().hex[:8]}"
+    asyncio.run(produce(kafka_bootstrap, topic, [b"x"] * 10, partitions=2))
+    group = f"newsflow-test-{uuid.uuid4().hex[:8]}"
+
+    async def run() -> list[int]:
+        committer = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=group,
+                                     enable_auto_commit=False)
+        await committer.start()
+        try:
+            committer.assign([TopicPartition(topic, 0)])
+            await committer.commit({TopicPartition(topic, 0): OffsetAndMetadata(7, "")})
+        finally:
+            await committer.stop()
+        guard = OffsetGuard(SimpleNamespace(consumer_generation_id=1),
+                            Settings(kafka_bootstrap=kafka_bootstrap, app_id=group))
+        try:
+            return [await guard._first_offset(TP(topic, p)) for p in (0, 1)]
+        finally:
+            await guard.stop()
+
+    assert asyncio.run(run()) == [7, 0]
