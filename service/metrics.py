@@ -123,6 +123,13 @@ PUBLISH_ERRORS = Counter(
     ["topic"],
     registry=REGISTRY,
 )
+STORAGE_ERRORS = Counter(
+    "newsflow_storage_errors_total",
+    "Failed reads or writes of the worker's state (a full or failing data dir disk under "
+    "rocksdb://); the input is retried, never dead-lettered.",
+    ["stage"],
+    registry=REGISTRY,
+)
 DEDUP_REPLAYS = Counter(
     "newsflow_dedup_replays_total",
     "Tagged articles seen again after their verdict was published (a replay after a "

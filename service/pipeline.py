@@ -18,7 +18,13 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from service.errors import PayloadTooLarge, ProcessingFailed, Rejection, SchemaViolation
+from service.errors import (
+    InfrastructureError,
+    PayloadTooLarge,
+    ProcessingFailed,
+    Rejection,
+    SchemaViolation,
+)
 from service.models import (
     Article,
     CorrectionInfo,
@@ -89,6 +95,8 @@ class Pipeline:
             return within_record_limit(self.tagger.tag(cleaned))
         except Rejection as rejection:
             return self.reject(payload, origin, rejection)
+        except InfrastructureError:
+            raise  # not the record's fault: the caller retries it
         except Exception as exc:  # noqa: BLE001 - one input must never stop the stream
             logger.exception("unexpected error at %s", origin.model_dump(exclude_none=True))
             return self.reject(payload, origin, ProcessingFailed(f"{type(exc).__name__}: {exc}"))

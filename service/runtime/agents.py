@@ -12,6 +12,7 @@ import faust
 from faust.types import EventT
 
 from service import metrics
+from service.errors import InfrastructureError
 from service.models import Origin, Rejected, TaggedArticle
 from service.pipeline import Pipeline, dump
 from service.runtime import faust_compat
@@ -52,7 +53,7 @@ def register_agents(
             turn = time.perf_counter()
             for event in events:
                 started = time.perf_counter()
-                result = pipeline.prepare(_payload(event), origin_of(event))
+                result = await prepare_until_stored(pipeline, event)
                 observe(time.perf_counter() - started)
                 timestamp = event.message.timestamp
                 if isinstance(result, Rejected):
@@ -73,6 +74,28 @@ def register_agents(
     async def report_lag() -> None:
         consumer = app.consumer
         metrics.record_consumer_lag(consumer, faust_compat.committed_offsets(consumer), inputs)
+
+
+# A prepare that failed on the worker's own state is tried again after this long,
+# doubling up to STORAGE_RETRY_MAX_SECONDS: the partition waits, nothing is dropped.
+STORAGE_RETRY_SECONDS = 0.5
+STORAGE_RETRY_MAX_SECONDS = 10.0
+
+
+async def prepare_until_stored(pipeline: Pipeline, event: EventT) -> TaggedArticle | Rejected:
+    """`pipeline.prepare`, retried while the state it keeps cannot be written (a full
+    disk under rocksdb://): that is the worker's trouble, not the record's, so the record
+    is neither dead-lettered nor skipped. The commit waits meanwhile, so a worker stuck
+    here turns not ready once its oldest uncommitted batch passes the stall bound."""
+    wait = STORAGE_RETRY_SECONDS
+    while True:
+        try:
+            return pipeline.prepare(_payload(event), origin_of(event))
+        except InfrastructureError as exc:
+            metrics.STORAGE_ERRORS.labels("prepare").inc()
+            logger.error("prepare could not keep its state; retrying in %.1f s: %s", wait, exc)
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, STORAGE_RETRY_MAX_SECONDS)
 
 
 async def _batches(

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
 
 import faust
 from faust.types import AppT, TableT
 
+from service.errors import InfrastructureError
 from service.runtime import faust_compat
 from service.settings import Settings
 
@@ -88,3 +89,51 @@ def make_boilerplate_table(app: faust.App, settings: Settings) -> TableT:
         use_partitioner=True,
         help="Per-source line-hash windows for boilerplate learning.",
     )
+
+
+class StorageFailure(InfrastructureError):
+    """A Table read or write failed (RocksDB: disk full, I/O error): the input is
+    retried, never dead-lettered."""
+
+
+class Guarded(MutableMapping[str, Any]):
+    """A Table whose failures are `StorageFailure`, not an error of the record at hand.
+
+    The pipeline dead-letters a record whose processing raises; a data dir's full disk
+    made the boilerplate Table's RocksDB writes raise, and good articles went to the
+    rejected topic as processing_failed (fault soak, disk scenario)."""
+
+    def __init__(self, table: MutableMapping[str, Any]) -> None:
+        self.table = table
+
+    def _failed(self, exc: Exception) -> StorageFailure:
+        return StorageFailure(f"table {getattr(self.table, 'name', '?')}: "
+                              f"{type(exc).__name__}: {exc}")
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            return self.table[key]
+        except KeyError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the store, not the record
+            raise self._failed(exc) from exc
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        try:
+            self.table[key] = value
+        except Exception as exc:  # noqa: BLE001 - the store, not the record
+            raise self._failed(exc) from exc
+
+    def __delitem__(self, key: str) -> None:
+        try:
+            del self.table[key]
+        except KeyError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the store, not the record
+            raise self._failed(exc) from exc
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.table)
+
+    def __len__(self) -> int:
+        return len(self.table)

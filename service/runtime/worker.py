@@ -16,7 +16,7 @@ from service.runtime.app import Topics, make_app, make_topics
 from service.runtime.commits import CommitGate
 from service.runtime.dedup import DedupAgents
 from service.runtime.delivery import Delivery
-from service.runtime.tables import make_boilerplate_table
+from service.runtime.tables import Guarded, make_boilerplate_table
 from service.settings import Settings
 
 # aiohttp sets the charset itself and refuses one inside content_type.
@@ -31,7 +31,7 @@ class Service:
         self.app: faust.App = make_app(settings)
         self.topics: Topics = make_topics(self.app, settings)
         self.boilerplate = make_boilerplate_table(self.app, settings)
-        self.pipeline = Pipeline(settings, self.boilerplate)
+        self.pipeline = Pipeline(settings, Guarded(self.boilerplate))
         self.delivery = Delivery()
         register_agents(self.app, self.topics, self.pipeline, settings, self.delivery)
         self.dedup = DedupAgents(self.app, self.topics, self.pipeline, settings, self.delivery)

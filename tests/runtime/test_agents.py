@@ -155,3 +155,41 @@ def test_readyz_names_why_it_is_not_ready(
     monkeypatch.setattr(service.app, "in_recovery", True, raising=False)
     assert service.state() == "recovering"  # faust keeps `rebalancing` set meanwhile
     assert not service.is_ready()
+
+
+async def test_a_state_write_that_fails_is_retried_not_dead_lettered(
+    service: Service, sent: list[tuple[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The boilerplate Table's disk is full for a while (RocksDB raises on put): the
+    article waits and is tagged once the write goes through; nothing goes to rejected."""
+    from service.runtime import agents
+    from service.runtime.tables import Guarded
+
+    class FullDisk(dict[str, Any]):
+        failures = 1
+
+        def __setitem__(self, key: str, value: Any) -> None:
+            if FullDisk.failures:
+                FullDisk.failures -= 1
+                raise Exception("IO error: No space left on device")  # what rocksdict raises
+            super().__setitem__(key, value)
+
+    store = service.pipeline.memory.store
+    assert isinstance(store, Guarded)
+    monkeypatch.setattr(store, "table", FullDisk())
+    monkeypatch.setattr(agents, "STORAGE_RETRY_SECONDS", 0.001)
+    errors = metrics.REGISTRY.get_sample_value(
+        "newsflow_storage_errors_total", {"stage": "prepare"}) or 0.0
+    article = {"id": "d1", "url": "https://news.example.org/local/harbour-reopens",
+               "text": "The harbour reopened on Monday after storm repairs "
+               "that took the port authority three months and most of its budget."}
+    async with service.app.agents["newsflow.prepare"].test_context() as test_agent:
+        await test_agent.put(orjson.dumps(article))
+        for _ in range(300):
+            if sent:
+                break
+            await test_agent.sleep(0.01)
+    assert [name for name, _ in sent] == [service.settings.topics.tagged]
+    assert FullDisk.failures == 0
+    assert metrics.REGISTRY.get_sample_value(
+        "newsflow_storage_errors_total", {"stage": "prepare"}) == errors + 1
