@@ -27,9 +27,10 @@ Runs with two workers use `at_least_once` whatever `--guarantee` says: `exactly_
 one worker per app id (README, Limits), so there `twice` is allowed and `lost` and the
 verdicts are what they check.
 
-Not a scenario: the data dir's disk full. The worker keeps its Tables in memory
-(`store=memory://`, their changelogs on the broker) and writes nothing there, and a
-full filesystem needs a mount (tmpfs, loop device) that this machine's user cannot make.
+* `disk` (`--disks`): one worker with `NEWSFLOW_STORE=rocksdb://` (at_least_once), its
+  data dir on a tmpfs of its own (`Scenario.disk_mb`, mounted for the run: needs root),
+  filled to the last byte for `FaultPlan.disk_full_seconds`, then freed; `--disk-faults`
+  times. Under `memory://` the worker writes nothing to its data dir.
 
 The inputs are real AG News items with exact and near re-sends (some older than their
 originals, some arriving first), produced by an idempotent librdkafka producer at
@@ -158,6 +159,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rebalances", type=int, default=3,
                         help="runs with one of two workers killed during a rebalance")
     parser.add_argument("--rebalance-faults", type=int, default=2)
+    parser.add_argument("--disks", type=int, default=0,
+                        help="runs whose data dirs' disk (a tmpfs; root) fills up for a "
+                        "while: rocksdb://, at_least_once")
+    parser.add_argument("--disk-faults", type=int, default=2)
     parser.add_argument("--baseline", type=int, default=0,
                         help="runs without faults first (the checker's own control)")
     parser.add_argument("--baseline-workers", default="1", metavar="N[,N...]",
@@ -190,6 +195,7 @@ def main(argv: list[str] | None = None) -> None:
         + [("broker", ["broker"] * args.broker_faults, 1)] * (0 if args.bootstrap else args.brokers)
         + [("recovery", ["recovery"] * args.recovery_faults, 1)] * args.recoveries
         + [("rebalance", ["rebalance"] * args.rebalance_faults, 2)] * args.rebalances
+        + [("disk", ["disk"] * args.disk_faults, 1)] * args.disks
         + [("kills", ["kill"] * args.kills, 1)] * args.runs
     )
     reports: list[Report] = []
@@ -206,8 +212,11 @@ def main(argv: list[str] | None = None) -> None:
                     name=name, bootstrap=bootstrap, workdir=Path(tmp) / f"run{i + 1}",
                     plan=FaultPlan(kinds=kinds, seed=args.seed + i),
                     items=args.items, rate=args.rate,
-                    guarantee=args.guarantee if workers == 1 else "at_least_once",
-                    workers=workers, broker=broker, env=parse_env(args.env),
+                    guarantee=("at_least_once" if workers > 1 or name == "disk"
+                               else args.guarantee),
+                    workers=workers, broker=broker,
+                    env={**parse_env(args.env),
+                         **({"NEWSFLOW_STORE": "rocksdb://"} if name == "disk" else {})},
                 ))
                 reports.append(report)
                 print(f"run {i + 1}/{len(plans)} ({time.monotonic() - started:.0f}s): "

@@ -42,6 +42,7 @@ Rules the checker applies:
 from __future__ import annotations
 
 import csv
+import errno
 import gzip
 import io
 import logging
@@ -56,7 +57,8 @@ import urllib.error
 import urllib.request
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -623,7 +625,7 @@ def batch_outputs(input_path: Path, env: Mapping[str, str], workdir: Path,
 # --- faults ---------------------------------------------------------------------------
 
 
-FAULT_KINDS = ("kill", "stop", "broker", "recovery", "rebalance")
+FAULT_KINDS = ("kill", "stop", "broker", "recovery", "rebalance", "disk")
 
 
 @dataclass
@@ -643,6 +645,7 @@ class FaultPlan:
     gap: tuple[float, float] = (3.0, 12.0)  # seconds after ready before the next fault
     stop_seconds: float = 12.0  # SIGSTOP: twice the test session timeout (6 s)
     broker_down_seconds: float = 8.0
+    disk_full_seconds: float = 15.0  # disk: how long the data dirs' disk stays full
     ready_timeout: float = 120.0
 
 
@@ -737,12 +740,32 @@ class FaultInjector:
                 since, target = kill_broker(self.broker, self.plan.broker_down_seconds), "broker"
             elif kind in ("recovery", "rebalance"):
                 since, target, caught = self._kill_in_the_middle(kind, index)
+            elif kind == "disk":
+                since, target = self._fill_the_disk(), "disk"
             else:
                 raise ValueError(f"unknown fault {kind!r}; one of {FAULT_KINDS}")
             ready = wait_all_ready(self.workers, since, self.plan.ready_timeout,
                                    give_up_if_dead=False)
             self.events.append(FaultEvent(kind, target, started - self.t0, during, ready,
                                           caught if kind in ("recovery", "rebalance") else ""))
+
+    def _fill_the_disk(self) -> float:
+        """Fill the data dirs' disk (a tmpfs of its own, `SmallDisk`) to the last byte
+        with a ballast file, keep it full for `disk_full_seconds`, then free it. Returns
+        when it was freed."""
+        ballast = self.workdir / DISK_DIR / "ballast"
+        chunk = b"\0" * (1 << 20)
+        with ballast.open("wb", buffering=0) as out:
+            for size in (1 << 20, 4096, 1):
+                try:
+                    while True:
+                        out.write(chunk[:size])
+                except OSError as exc:
+                    if exc.errno != errno.ENOSPC:
+                        raise
+        time.sleep(self.plan.disk_full_seconds)
+        ballast.unlink()
+        return time.monotonic()
 
     def _kill_in_the_middle(self, kind: str, index: int) -> tuple[float, str, str]:
         """`recovery`: kill a worker, and kill its successor again while it restores its
@@ -862,6 +885,7 @@ class Scenario:
     # A run that ends with inputs held back: SIGKILL and restart the workers once, and
     # count what comes out (held back for good, or until someone restarts the worker?).
     restart_when_held: bool = True
+    disk_mb: int = 64  # the `disk` fault: the size of the data dirs' own tmpfs
 
 
 def _settle(watch: OutputWatch, bound: float, deadline: float) -> None:
@@ -903,8 +927,36 @@ def _restart_and_recount(scenario: Scenario, workers: list[GroupWorker],
     )
 
 
+DISK_DIR = "disk"
+
+
+@contextmanager
+def small_disk(directory: Path, megabytes: int | None) -> Iterator[None]:
+    """A tmpfs of `megabytes` mounted on `directory` for the run (the `disk` fault fills
+    it); nothing without a size. Needs root (mount(8)); says so if it cannot mount."""
+    if megabytes is None:
+        yield
+        return
+    directory.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={megabytes}m", "tmpfs",
+                           str(directory)], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"the disk fault needs a tmpfs on {directory} (root, mount): "
+                           f"{done.stderr.strip()}")
+    try:
+        yield
+    finally:
+        subprocess.run(["umount", "-l", str(directory)], check=False)
+
+
 def run_scenario(scenario: Scenario) -> Report:
     """Topics, batch reference, workers, producer + faults, drain, read back, compare."""
+    disk = scenario.disk_mb if "disk" in scenario.plan.kinds else None
+    with small_disk(scenario.workdir / DISK_DIR, disk):
+        return _run_scenario(scenario, on_disk=disk is not None)
+
+
+def _run_scenario(scenario: Scenario, on_disk: bool) -> Report:
     workdir = scenario.workdir
     workdir.mkdir(parents=True, exist_ok=True)
     env = isolated_env(scenario.bootstrap,
@@ -924,7 +976,8 @@ def run_scenario(scenario: Scenario) -> Report:
         worker_env = dict(env) if i == 0 else {**env, "NEWSFLOW_WEB_PORT": str(free_port())}
         # One data dir per worker, kept across its restarts: a rocksdb:// worker then
         # restarts from its own databases, as it would on a node with a disk.
-        worker_env["NEWSFLOW_DATA_DIR"] = str(workdir / f"data{i}")
+        data = workdir / DISK_DIR if on_disk else workdir
+        worker_env["NEWSFLOW_DATA_DIR"] = str(data / f"data{i}")
         workers.append(GroupWorker(worker_env, workdir / f"worker{i}.log").start())
     t0 = time.monotonic()
     watch: OutputWatch | None = None
