@@ -55,7 +55,13 @@ from service.errors import ProcessingFailed, SchemaViolation
 from service.models import Article, TaggedArticle, utcnow
 from service.pipeline import Pipeline, Routed, corrected
 from service.runtime import faust_compat
-from service.runtime.agents import _batches, _payload, origin_of
+from service.runtime.agents import (
+    STORAGE_RETRY_MAX_SECONDS,
+    STORAGE_RETRY_SECONDS,
+    _batches,
+    _payload,
+    origin_of,
+)
 from service.runtime.app import Topics
 from service.runtime.delivery import Delivery
 from service.runtime.faust_compat import partition_items
@@ -198,13 +204,16 @@ class WriteBehind(MutableMapping[str, Any]):
 
     def flush(self) -> int:
         """Write what is pending to the store; returns the number of records written."""
-        pending, self._pending = self._pending, {}
-        for key, value in pending.items():
+        written = 0
+        for key in list(self._pending):
+            value = self._pending[key]
             if value is _GONE:
                 self._store.pop(key, None)
             else:
                 self._store[key] = value
-        return len(pending)
+            del self._pending[key]  # only once written: a failed flush resumes here
+            written += 1
+        return written
 
 
 def make_partitioned_tables(app: faust.App, settings: Settings) -> dict[str, TableT]:
@@ -279,9 +288,22 @@ class DedupAgents:
         n = self.n
         return Journal(self.journal, f"{name}{partition}", lambda key: salted(key, partition, n))
 
-    def _flush(self) -> None:
-        for store in self.stores.values():
-            store.flush()
+    async def _flush(self) -> None:
+        """Write the batch's Table changes, retried while the store refuses them (a full
+        data dir disk under rocksdb://): the batch waits, uncommitted, and nothing is
+        dropped or dead-lettered (the same rule as `agents.prepare_until_stored`)."""
+        wait = STORAGE_RETRY_SECONDS
+        while True:
+            try:
+                for store in self.stores.values():
+                    store.flush()
+                return
+            except Exception as exc:  # noqa: BLE001 - the store, not a record
+                metrics.STORAGE_ERRORS.labels("dedup").inc()
+                logger.error("dedup could not write its Tables; retrying in %.1f s: %s: %s",
+                             wait, type(exc).__name__, exc)
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, STORAGE_RETRY_MAX_SECONDS)
 
     # -- restore -----------------------------------------------------------------------
 
@@ -542,7 +564,7 @@ class DedupAgents:
                     started = time.perf_counter()
                     await self._scatter_one(event, envelopes)
                     observe(time.perf_counter() - started)
-                self._flush()
+                await self._flush()
                 await self._send_all(self.bands_topic, "p", envelopes)
                 await changelogs_delivered(app)
 
@@ -566,7 +588,7 @@ class DedupAgents:
                     self._answer(store, q, _payload(event), envelopes, taken[q])
                     observe(time.perf_counter() - started)
                 self._record_probes(taken, first)
-                self._flush()
+                await self._flush()
                 await self._send_all(self.answers_topic, "o", envelopes)
                 await changelogs_delivered(app)
 
@@ -582,7 +604,7 @@ class DedupAgents:
                 # again (its replayed answers find the gather decided), while an
                 # unrecorded one is re-decided after a restart and sent again.
                 await self.delivery.settle()
-                self._flush()
+                await self._flush()
                 await changelogs_delivered(app)
 
     async def _send_all(

@@ -232,3 +232,38 @@ def test_no_message_or_probes_record_holds_more_than_its_share_of_items(
     records = [dedup.probes.get(salt(f"p3:120:7:{part}", 3, dedup.n)) for part in range(4)]
     assert [len(r) if r else 0 for r in records] == [2, 2, 1, 0]
     assert [me[1] for r in records if r for me, _ in r] == [f"id{i}" for i in range(5)]
+
+
+def test_table_writes_refused_by_a_full_disk_are_retried_until_they_land(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A batch's Table writes wait while RocksDB refuses them (the data dir's disk full):
+    the write that failed, and every one after it, land once the store takes them again."""
+    import asyncio
+
+    from service.runtime import dedup as module
+    from service.runtime.dedup import WriteBehind
+    from service.runtime.worker import Service
+    from service.settings import Settings
+
+    class FullDisk(dict[str, Any]):
+        refusals = 2
+
+        def __setitem__(self, key: str, value: Any) -> None:
+            if FullDisk.refusals:
+                FullDisk.refusals -= 1
+                raise Exception("IO error: No space left on device")
+            super().__setitem__(key, value)
+
+    dedup = Service(Settings(store="memory://", app_id="newsflow-unit-disk")).dedup
+    disk = FullDisk()
+    monkeypatch.setattr(dedup, "stores", {"payloads": WriteBehind(disk)})
+    monkeypatch.setattr(module, "STORAGE_RETRY_SECONDS", 0.001)
+    errors = value("newsflow_storage_errors_total", stage="dedup")
+    store = dedup.stores["payloads"]
+    for key in ("a", "b", "c"):
+        store[key] = key.upper()
+    asyncio.run(dedup._flush())
+    assert disk == {"a": "A", "b": "B", "c": "C"}
+    assert value("newsflow_storage_errors_total", stage="dedup") == errors + 2
+    assert store.flush() == 0  # nothing left pending
