@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import Iterator, Mapping, MutableMapping
+from contextlib import contextmanager
 from typing import Any
 
 import faust
@@ -106,31 +107,28 @@ class Guarded(MutableMapping[str, Any]):
     def __init__(self, table: MutableMapping[str, Any]) -> None:
         self.table = table
 
-    def _failed(self, exc: Exception) -> StorageFailure:
-        return StorageFailure(f"table {getattr(self.table, 'name', '?')}: "
-                              f"{type(exc).__name__}: {exc}")
+    @contextmanager
+    def _storing(self) -> Iterator[None]:
+        """A missing key stays a KeyError; any other failure is the store's."""
+        try:
+            yield
+        except KeyError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the store, not the record
+            raise StorageFailure(f"table {getattr(self.table, 'name', '?')}: "
+                                 f"{type(exc).__name__}: {exc}") from exc
 
     def __getitem__(self, key: str) -> Any:
-        try:
+        with self._storing():
             return self.table[key]
-        except KeyError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - the store, not the record
-            raise self._failed(exc) from exc
 
     def __setitem__(self, key: str, value: Any) -> None:
-        try:
+        with self._storing():
             self.table[key] = value
-        except Exception as exc:  # noqa: BLE001 - the store, not the record
-            raise self._failed(exc) from exc
 
     def __delitem__(self, key: str) -> None:
-        try:
+        with self._storing():
             del self.table[key]
-        except KeyError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - the store, not the record
-            raise self._failed(exc) from exc
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.table)
