@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
-from typing import Any, cast
+from collections.abc import AsyncIterator, Callable, Sequence
+from functools import partial
+from typing import Any, TypeVar, cast
 
 import faust
 from faust.types import EventT
 
 from service import metrics
-from service.errors import InfrastructureError
 from service.models import Origin, Rejected, TaggedArticle
 from service.pipeline import Pipeline, dump
 from service.runtime import faust_compat
@@ -23,6 +23,7 @@ from service.runtime.tables import know_changelog_partitions
 from service.settings import Settings
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def origin_of(event: EventT) -> Origin:
@@ -53,7 +54,8 @@ def register_agents(
             turn = time.perf_counter()
             for event in events:
                 started = time.perf_counter()
-                result = await prepare_until_stored(pipeline, event)
+                result = await until_stored(
+                    "prepare", partial(pipeline.prepare, _payload(event), origin_of(event)))
                 observe(time.perf_counter() - started)
                 timestamp = event.message.timestamp
                 if isinstance(result, Rejected):
@@ -82,18 +84,21 @@ STORAGE_RETRY_SECONDS = 0.5
 STORAGE_RETRY_MAX_SECONDS = 10.0
 
 
-async def prepare_until_stored(pipeline: Pipeline, event: EventT) -> TaggedArticle | Rejected:
-    """`pipeline.prepare`, retried while the state it keeps cannot be written (a full
-    disk under rocksdb://): that is the worker's trouble, not the record's, so the record
-    is neither dead-lettered nor skipped. The commit waits meanwhile, so a worker stuck
-    here turns not ready once its oldest uncommitted batch passes the stall bound."""
+async def until_stored(stage: str, attempt: Callable[[], T]) -> T:
+    """`attempt()`, retried while the worker's own state cannot be written (a full disk
+    under rocksdb://): that is the worker's trouble, not the record's, so nothing is
+    dead-lettered or skipped. The commit waits meanwhile, so a worker stuck here turns
+    not ready once its oldest uncommitted batch passes the stall bound. Any exception
+    from `attempt` counts: the pipeline raises only infrastructure errors out of it
+    (`StorageFailure`), and a Table write raises whatever its store raises."""
     wait = STORAGE_RETRY_SECONDS
     while True:
         try:
-            return pipeline.prepare(_payload(event), origin_of(event))
-        except InfrastructureError as exc:
-            metrics.STORAGE_ERRORS.labels("prepare").inc()
-            logger.error("prepare could not keep its state; retrying in %.1f s: %s", wait, exc)
+            return attempt()
+        except Exception as exc:  # noqa: BLE001 - the store, not a record
+            metrics.STORAGE_ERRORS.labels(stage).inc()
+            logger.error("%s could not keep its state; retrying in %.1f s: %s: %s",
+                         stage, wait, type(exc).__name__, exc)
             await asyncio.sleep(wait)
             wait = min(wait * 2, STORAGE_RETRY_MAX_SECONDS)
 

@@ -213,7 +213,7 @@ class OffsetGuard:
         self._started = time.monotonic()
         self._next: dict[TP, int] = {}
         self._moved: dict[TP, float] = {}  # when each partition last handed a record out
-        self._earliest: dict[TP, int] = {}  # from Kafka (`_first_offset`), once a generation
+        self._kafka_start: dict[TP, int] = {}  # from Kafka (`_first_offset`), once a generation
         self._reader: AIOKafkaConsumer | None = None
         self._lock = asyncio.Lock()
 
@@ -224,7 +224,7 @@ class OffsetGuard:
             self._started = time.monotonic()
             self._next.clear()
             self._moved.clear()
-            self._earliest.clear()
+            self._kafka_start.clear()
 
     async def admit(self, events: Sequence[EventT]) -> list[EventT]:
         self._check_generation()
@@ -268,9 +268,9 @@ class OffsetGuard:
         committed = faust_compat.committed_offsets(consumer).get(tp)
         if committed is not None:
             return committed
-        if tp not in self._earliest:
-            self._earliest[tp] = await self._first_offset(tp)
-        return self._earliest[tp]
+        if tp not in self._kafka_start:
+            self._kafka_start[tp] = await self._first_offset(tp)
+        return self._kafka_start[tp]
 
     async def _first_offset(self, tp: TP) -> int:
         """Where Kafka says faust started a partition missing from faust's own view of
@@ -284,7 +284,6 @@ class OffsetGuard:
             return committed
         async with self._lock:
             reader = await self._ensure_reader()
-            partition = TopicPartition(tp.topic, tp.partition)
             offsets = await reader.beginning_offsets([partition])
             return int(offsets[partition])
 

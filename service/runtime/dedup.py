@@ -55,13 +55,7 @@ from service.errors import ProcessingFailed, SchemaViolation
 from service.models import Article, TaggedArticle, utcnow
 from service.pipeline import Pipeline, Routed, corrected
 from service.runtime import faust_compat
-from service.runtime.agents import (
-    STORAGE_RETRY_MAX_SECONDS,
-    STORAGE_RETRY_SECONDS,
-    _batches,
-    _payload,
-    origin_of,
-)
+from service.runtime.agents import _batches, _payload, origin_of, until_stored
 from service.runtime.app import Topics
 from service.runtime.delivery import Delivery
 from service.runtime.faust_compat import partition_items
@@ -290,20 +284,12 @@ class DedupAgents:
 
     async def _flush(self) -> None:
         """Write the batch's Table changes, retried while the store refuses them (a full
-        data dir disk under rocksdb://): the batch waits, uncommitted, and nothing is
-        dropped or dead-lettered (the same rule as `agents.prepare_until_stored`)."""
-        wait = STORAGE_RETRY_SECONDS
-        while True:
-            try:
-                for store in self.stores.values():
-                    store.flush()
-                return
-            except Exception as exc:  # noqa: BLE001 - the store, not a record
-                metrics.STORAGE_ERRORS.labels("dedup").inc()
-                logger.error("dedup could not write its Tables; retrying in %.1f s: %s: %s",
-                             wait, type(exc).__name__, exc)
-                await asyncio.sleep(wait)
-                wait = min(wait * 2, STORAGE_RETRY_MAX_SECONDS)
+        data dir disk under rocksdb://): the batch waits, uncommitted."""
+        await until_stored("dedup", self._write_stores)
+
+    def _write_stores(self) -> None:
+        for store in self.stores.values():
+            store.flush()
 
     # -- restore -----------------------------------------------------------------------
 

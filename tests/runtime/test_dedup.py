@@ -241,7 +241,7 @@ def test_table_writes_refused_by_a_full_disk_are_retried_until_they_land(
     the write that failed, and every one after it, land once the store takes them again."""
     import asyncio
 
-    from service.runtime import dedup as module
+    from service.runtime import agents
     from service.runtime.dedup import WriteBehind
     from service.runtime.worker import Service
     from service.settings import Settings
@@ -258,7 +258,7 @@ def test_table_writes_refused_by_a_full_disk_are_retried_until_they_land(
     dedup = Service(Settings(store="memory://", app_id="newsflow-unit-disk")).dedup
     disk = FullDisk()
     monkeypatch.setattr(dedup, "stores", {"payloads": WriteBehind(disk)})
-    monkeypatch.setattr(module, "STORAGE_RETRY_SECONDS", 0.001)
+    monkeypatch.setattr(agents, "STORAGE_RETRY_SECONDS", 0.001)
     errors = value("newsflow_storage_errors_total", stage="dedup")
     store = dedup.stores["payloads"]
     for key in ("a", "b", "c"):
