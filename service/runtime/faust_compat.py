@@ -17,6 +17,10 @@ Patches:
   the key is sent to; a rewritten key then lived in two databases and a restarted worker
   could read the stale one. `_rocksdb_dbs_for_key` and `_rocksdb_bucket_for_key` then
   read a key from that one database, not from every one in turn.
+- `_on_changelog_sent`: under `rocksdb://` (at_least_once), the offset a database says it
+  holds everything up to moved to each Table write's own changelog offset, even past
+  records another worker wrote in between (a paused worker's writes when it resumes):
+  the next restore then skipped those records.
 
 Accessors of private state (no public reader exists):
 - `committed_offsets`: faust's view of what was committed (`Consumer._committed_offset`).
@@ -54,6 +58,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.partitioner import murmur2
 from faust.stores import rocksdb as faust_rocksdb
+from faust.tables import base as faust_tables
 from faust.tables import manager as faust_manager
 from faust.tables import recovery as faust_recovery
 from faust.transport.drivers import aiokafka as faust_aiokafka
@@ -274,6 +279,43 @@ _FAUST_ROCKSDB_DBS_FOR_KEY = faust_rocksdb.Store._dbs_for_key
 _FAUST_ROCKSDB_BUCKET_FOR_KEY = faust_rocksdb.Store._get_bucket_for_key
 
 
+def _on_changelog_sent(self: Any, fut: Any) -> None:
+    """faust's `Collection._on_changelog_sent`, which under at_least_once records the
+    changelog offset of every acknowledged Table write as the offset the partition's
+    RocksDB database holds everything up to, and recovery reads only what follows it
+    (`Recovery._add`). That holds while this worker is the partition's only writer. A
+    worker paused past its session (a zombie) resumes and writes on while the partition's
+    new owner writes too: its acknowledgement lands after records it never applied, and
+    when it owns the partition again its restore starts behind them. The dedup Tables
+    then lacked the other worker's probes, and copies came out unique (fault soak,
+    rocksdb://, SIGSTOP with two workers, 2026-12-02). The offset now moves only when the
+    write is the next record after it; otherwise it stays, and the next restore reads
+    from there, the other writer's records and ours in log order. Writes are acknowledged
+    in order per partition (aiokafka sends one request at a time per broker), so a gap
+    means another writer. exactly_once (faust persists on commit, and a zombie is fenced)
+    and memory:// (no persisted offset: recovery reads from the start) are faust's own.
+    faust-streaming 0.15.3 tables/base.py; no upstream issue found for it."""
+    store = self.data
+    if self.app.in_transaction or not isinstance(store, faust_rocksdb.Store):
+        _FAUST_ON_CHANGELOG_SENT(self, fut)
+        return
+    sent = fut.result()
+    tp, offset = sent.topic_partition, sent.offset
+    held = store.persisted_offset(tp)
+    if offset == (-1 if held is None else held) + 1:
+        store.set_persisted_offset(tp, offset)
+    elif held is None or offset > held:
+        logger.warning(
+            "another worker wrote to a changelog partition this worker holds; its next "
+            "restore reads it again from where this worker's database is complete",
+            extra={"topic": tp.topic, "partition": tp.partition, "complete_to": held,
+                   "written_at": offset},
+        )
+
+
+_FAUST_ON_CHANGELOG_SENT = faust_tables.Collection._on_changelog_sent
+
+
 def committed_offsets(consumer: Any) -> MutableMapping[Any, int]:
     """faust's own view of the committed offset per partition, read by its gap logic
     (`Consumer._new_offset`) and by our stall check; updated in place by our commits.
@@ -350,6 +392,7 @@ def apply() -> None:
     faust_rocksdb.Store._set = _rocksdb_set  # type: ignore[method-assign]
     faust_rocksdb.Store._dbs_for_key = _rocksdb_dbs_for_key  # type: ignore[method-assign]
     faust_rocksdb.Store._get_bucket_for_key = _rocksdb_bucket_for_key  # type: ignore[method-assign]
+    faust_tables.Collection._on_changelog_sent = _on_changelog_sent  # type: ignore[method-assign]
     _APPLIED = True
 
 

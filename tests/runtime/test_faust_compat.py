@@ -178,3 +178,53 @@ def test_private_faust_state_is_touched_only_here() -> None:
                 line = getattr(node, "lineno", 0)
                 found.append(f"{path.relative_to(root.parent)}:{line} {name}")
     assert not found, found
+
+
+class _Sent:
+    """A changelog send's acknowledged future (what faust hands `_on_changelog_sent`)."""
+
+    def __init__(self, tp: Any, offset: int) -> None:
+        self.metadata = types.SimpleNamespace(topic_partition=tp, offset=offset)
+
+    def result(self) -> Any:
+        return self.metadata
+
+
+def test_a_rocksdb_table_holds_to_an_offset_only_while_its_writes_follow_on(
+    tmp_path: Any, caplog: Any
+) -> None:
+    """A write acknowledged after records of another writer (a paused worker resuming
+    while the partition's new owner writes) must not move the offset the database says
+    it holds everything up to: the next restore reads from there, and gets them."""
+    import faust
+    from faust.types import TP
+
+    app = faust.App("compat-rocksdb", store="rocksdb://", datadir=str(tmp_path),
+                    processing_guarantee="at_least_once")
+    table: Any = app.Table("probes", partitions=4)
+    tp = TP(table.changelog_topic.get_topic_name(), 1)
+    held = []
+    for offset in (0, 1, 2, 5, 6):  # 3 and 4: another worker's writes
+        table._on_changelog_sent(_Sent(tp, offset))
+        held.append(table.data.persisted_offset(tp))
+    assert held == [0, 1, 2, 2, 2]
+    assert "another worker wrote to a changelog partition" in caplog.text
+    # What recovery applies sets it as before: the database then holds through 6.
+    table.data.set_persisted_offset(tp, 6)
+    table._on_changelog_sent(_Sent(tp, 7))
+    assert table.data.persisted_offset(tp) == 7
+    other = TP(tp.topic, 2)  # a partition's database is its own
+    assert table.data.persisted_offset(other) is None
+
+
+def test_memory_tables_keep_faust_s_changelog_callback(monkeypatch: Any) -> None:
+    import faust
+    from faust.types import TP
+
+    called = []
+    monkeypatch.setattr(compat, "_FAUST_ON_CHANGELOG_SENT",
+                        lambda table, fut: called.append(fut.result().offset))
+    app = faust.App("compat-memory", store="memory://")
+    table: Any = app.Table("probes", partitions=4)
+    table._on_changelog_sent(_Sent(TP(table.changelog_topic.get_topic_name(), 0), 9))
+    assert called == [9]
