@@ -105,6 +105,10 @@ def mixed_input() -> list[bytes]:
     return lines + html + hostile + samples
 
 
+# `jobs=2` starts job processes: these tests are `subprocess` ones, outside `make test-fast`.
+JOB_PROCESSES = pytest.mark.subprocess
+
+
 def run_jobs(tmp_path: Path, lines: list[bytes], jobs: int) -> tuple[Path, JobStats]:
     # One input path for every run: the origin of a dead letter names its file.
     source, target = INPUT, tmp_path / f"out-{jobs}.jsonl"
@@ -126,6 +130,7 @@ def one_job(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[byt
     INPUT.unlink(missing_ok=True)
 
 
+@JOB_PROCESSES
 def test_two_jobs_give_the_output_of_one(tmp_path: Path, one_job: tuple[list[bytes], Path]) -> None:
     lines, expected = one_job
     target, stats = run_jobs(tmp_path, lines, 2)
@@ -143,6 +148,7 @@ def test_two_jobs_give_the_output_of_one(tmp_path: Path, one_job: tuple[list[byt
     assert all(n > 0 for n in stats.records) and stats.restarts == 0
 
 
+@JOB_PROCESSES
 def test_routing_sources_to_one_job_is_what_keeps_learning_the_same(
     tmp_path: Path, one_job: tuple[list[bytes], Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -162,6 +168,7 @@ def prepare_or_die(items: list[tuple[bytes, Origin]]) -> object:
     return batch._worker_prepare(items)
 
 
+@JOB_PROCESSES
 def test_a_record_that_kills_its_job_is_a_dead_letter_and_no_line_is_lost(
     tmp_path: Path, one_job: tuple[list[bytes], Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:

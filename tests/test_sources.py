@@ -179,15 +179,17 @@ def test_warc_of_synthetic_pages_gives_the_same_articles_as_jsonl(
 def test_warc_of_the_real_benchmark_pages_gives_the_same_articles_as_jsonl(
     tmp_path: Path,
 ) -> None:
-    pages = zyte_pages()
+    # Every third of the 181 real pages (sorted by name): their cleaning is most of this
+    # test's time, and a third keeps the real markup's variety.
+    pages = zyte_pages()[::3]
     warc = write_warc(tmp_path / "zyte.warc.gz", pages)
     jsonl = tmp_path / "zyte.jsonl"
     jsonl.write_bytes(jsonl_of(pages))
     from_warc, from_jsonl = outputs(warc), outputs(jsonl)
-    assert len(from_warc) == len(pages) == 181
+    assert len(from_warc) == len(pages) == 61
     assert from_warc == from_jsonl
     clean = [r["value"] for r in from_warc if r["topic"] == "articles.clean"]
-    assert len(clean) > 150
+    assert len(clean) > 50
     assert {a["url"] for a in clean} <= {p.uri for p in pages}
 
 
