@@ -20,6 +20,11 @@ def events(tp: TP, *offsets: int) -> list[Any]:
     return [SimpleNamespace(message=SimpleNamespace(tp=tp, offset=o)) for o in offsets]
 
 
+async def settle(turns: int = 20) -> None:
+    """Let every ready task run as far as it can: event-loop turns, not wall time."""
+    for _ in range(turns):
+        await asyncio.sleep(0)
+
 async def test_commit_waits_for_the_open_batch_and_gives_only_finished_offsets() -> None:
     gate = CommitGate()
     async with gate.batch(events(RAW0, 0, 1, 2)):
@@ -41,7 +46,7 @@ async def test_commit_waits_for_the_open_batch_and_gives_only_finished_offsets()
     batch = asyncio.create_task(slow_batch())
     await asyncio.sleep(0)
     committing = asyncio.create_task(commit())
-    await asyncio.sleep(0.05)
+    await settle()
     assert log == ["batch started"], "the commit must wait while a batch is open"
 
     async def late_batch() -> None:
@@ -49,7 +54,7 @@ async def test_commit_waits_for_the_open_batch_and_gives_only_finished_offsets()
             log.append("late batch")
 
     late = asyncio.create_task(late_batch())
-    await asyncio.sleep(0.05)
+    await settle()
     release.set()
     offsets = await committing
     await asyncio.gather(batch, late)
