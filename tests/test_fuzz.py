@@ -14,7 +14,7 @@ from service.errors import Rejection
 from service.models import CleanedArticle, RawArticle
 from service.settings import CleanConfig, DecodeConfig
 from service.stages.clean import clean, decode
-from service.stages.clean.html import extract_fast, flatten, over_limits
+from service.stages.clean.html import extract_fast, flatten, over_limits, parse_within_limits
 from service.stages.clean.text import clean_lines, filter_extracted, normalise, split_lines
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -117,6 +117,10 @@ def test_line_cleaners_never_return_empty_or_unnormalised_paragraphs(text: str) 
 def test_html_helpers_never_raise(html: str) -> None:
     over_limits(html, max_elements=5, max_depth=3)
     flatten(html)
+    try:
+        parse_within_limits(html, max_elements=5, max_depth=3)
+    except Rejection:
+        pass
     try:
         extract_fast(html)
     except Rejection:

@@ -16,10 +16,9 @@ line cleaner instead, like a flattened page.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from html import unescape
-from typing import Literal
 
 import trafilatura
 from resiliparse.extract.html2text import extract_plain_text
@@ -46,6 +45,8 @@ _VOID = frozenset(
 # End tags are optional for these: a new one closes an open one of the same name.
 _SELF_CLOSING = frozenset("p li td th tr option dt dd rt rp optgroup tbody thead tfoot".split())
 _LOOKBACK = 32
+# Where a raw-text element ends: its end tag in any ASCII case.
+_RAW_TEXT_END = {name: re.compile("</" + name, re.IGNORECASE | re.ASCII) for name in _RAW_TEXT}
 # What `flatten` throws away with its content, and the tags that end a line.
 _DROP_NAMES = ("script", "style", "noscript", "template", "svg", "head", "textarea", "select")
 _DROP_START_RE = re.compile(r"<(?:(!--)|(" + "|".join(_DROP_NAMES) + r")\b)", re.IGNORECASE)
@@ -97,10 +98,11 @@ def extract_quality(html: str) -> HtmlResult:
     return HtmlResult(text=doc.text or "", meta=meta)
 
 
-def extract_fast(html: str) -> HtmlResult:
-    """resiliparse main-content text (about 13x faster) plus cheap meta-tag metadata."""
+def extract_fast(html: str, tree: HTMLTree | None = None) -> HtmlResult:
+    """resiliparse main-content text (about 13x faster) plus cheap meta-tag metadata;
+    `tree` is the page already parsed (`parse_within_limits`)."""
     try:
-        tree = HTMLTree.parse(html)
+        tree = HTMLTree.parse(html) if tree is None else tree
         text = extract_plain_text(tree, main_content=True, alt_texts=False)
         meta = from_html(html, tree.title)
     except Exception as exc:  # noqa: BLE001 - third-party errors become a rejection here
@@ -119,46 +121,84 @@ def over_limits(
     """Why this markup is too big a shape for the extractors, or None when it is not.
 
     An approximation of the HTML parser's tree (raw-text elements skipped, void elements
-    and optional end tags honoured) that stops as soon as a cap is passed."""
+    and optional end tags honoured) that stops as soon as a cap is passed.
+
+    One `finditer` pass in C: tags inside a comment or a raw-text element are matched
+    too, and passed over by position (a match never spans the `>` or `<` a skip lands
+    on, so the next one kept is the one a search from there finds). A skip finds its end
+    with a case-blind search, not in a lower-cased copy of the page, which cost a third
+    of the scan and misplaces offsets after a character whose lower case is longer."""
     stack: list[str] = []
-    elements = 0
-    for tokens, (kind, name) in enumerate(_tag_tokens(html), start=1):
+    elements = tokens = skip = 0
+    for match in _TAG_START_RE.finditer(html):
+        if match.start() < skip:
+            continue
+        tokens += 1
         if tokens > 2 * max_elements:
             return f"more than {2 * max_elements} tags"
-        if kind == "end":
+        name = (match.group(3) or "").lower()
+        if match.group(2):
             _pop_to(stack, name, _LOOKBACK)
-        elif kind == "start":
+            continue
+        if name:
             elements += 1
             if elements > max_elements:
                 return f"more than {max_elements} elements"
             if _open(stack, name) > max_depth:
                 return f"elements nested more than {max_depth} deep"
+        skip = _markup_resumes(html, match, name)
+        if skip < 0:  # unterminated: the parser reads the rest of the page into it
+            return None
     return None
 
 
-def _tag_tokens(html: str) -> Iterator[tuple[Literal["comment", "end", "start"], str]]:
-    """The page's comments, end tags and start tags in order, names lower-cased.
+def _markup_resumes(html: str, match: re.Match[str], name: str) -> int:
+    """Where markup resumes after a tag start: past a comment's end, at a raw-text
+    element's end tag, else right after it; -1 when that end never comes."""
+    if not name:  # a comment
+        end = html.find("-->", match.end())
+        return end + 3 if end >= 0 else -1
+    if name in _RAW_TEXT:
+        closer = _RAW_TEXT_END[name].search(html, match.end())
+        return closer.start() if closer is not None else -1
+    return match.end()
 
-    The body of a comment or of a raw-text element is skipped, not scanned; the tokens stop
-    at one left unterminated, as the parser would read the rest of the page into it."""
-    lower: str | None = None
-    pos = 0
-    while (match := _TAG_START_RE.search(html, pos)) is not None:
-        pos = match.end()
-        if match.group(1):
-            yield "comment", ""
-            pos = html.find("-->", pos)
-            if pos < 0:
-                return
-            pos += 3
-            continue
-        name = match.group(3).lower()
-        yield ("end" if match.group(2) else "start"), name
-        if name in _RAW_TEXT and not match.group(2):
-            lower = html.lower() if lower is None else lower
-            pos = lower.find("</" + name, pos)
-            if pos < 0:
-                return
+
+def parse_within_limits(
+    html: str, max_elements: int = MAX_ELEMENTS, max_depth: int = MAX_DEPTH
+) -> tuple[HTMLTree | None, str | None]:
+    """The fast path's guard: the page parsed by lexbor and None, or None and why its
+    shape is too big (`over_limits`' reasons).
+
+    A page with at most `max_elements` "<" cannot hold more elements than that (every
+    real benchmark page has under 3,300), and lexbor's parser is linear in depth (400,000
+    nested divs in 84 ms; its extractor is not), so the page is parsed, the parse is
+    kept for the extractor, and lexbor's own tree says how deep it is: about a quarter of
+    the cost of `over_limits`' scan. Larger pages still get the scan first, which also
+    keeps a parser's worst cases (tens of thousands of `<option>`s) off lexbor. Depth
+    counts the `html` and `body` lexbor always builds."""
+    if html.count("<") > max_elements:
+        reason = over_limits(html, max_elements, max_depth)
+        if reason is not None:
+            return None, reason
+        return _parse(html), None
+    tree = _parse(html)
+    if tree.document is not None and tree.document.query_selector(_deeper_than(max_depth)):
+        return None, f"elements nested more than {max_depth} deep"
+    return tree, None
+
+
+def _parse(html: str) -> HTMLTree:
+    try:
+        return HTMLTree.parse(html)
+    except Exception as exc:  # noqa: BLE001 - third-party errors become a rejection here
+        raise _failed(exc) from None
+
+
+@lru_cache(maxsize=4)
+def _deeper_than(depth: int) -> str:
+    """A selector for an element with `depth` ancestors: one nested deeper than `depth`."""
+    return "* > " * depth + "*"
 
 
 def _open(stack: list[str], name: str) -> int:

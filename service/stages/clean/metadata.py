@@ -38,6 +38,7 @@ _JSONLD_OPEN_RE = re.compile(
     r"<script\b[^>]{0,300}application/ld\+json[^>]{0,300}>", re.IGNORECASE
 )
 MAX_JSONLD_BLOCKS = 20
+_SCRIPT_END_RE = re.compile("</script", re.IGNORECASE | re.ASCII)
 
 
 @dataclass
@@ -88,18 +89,19 @@ def _jsonld_objects(html: str) -> Iterator[dict[str, Any]]:
 
 def _jsonld_blocks(html: str) -> Iterator[str]:
     """The text of the first MAX_JSONLD_BLOCKS JSON-LD script elements that are closed."""
-    lower: str | None = None
     pos = 0
     for _ in range(MAX_JSONLD_BLOCKS):
         match = _JSONLD_OPEN_RE.search(html, pos)
         if match is None:
             return
-        lower = html.lower() if lower is None else lower
-        end = lower.find("</script", match.end())
-        if end < 0:
+        # Case-blind search, not a lower-cased copy of the page: that copy was a tenth
+        # of the fast path's time, and its offsets drift after a character whose lower
+        # case is longer (İ).
+        end = _SCRIPT_END_RE.search(html, match.end())
+        if end is None:
             return
-        yield html[match.end():end]
-        pos = end
+        yield html[match.end():end.start()]
+        pos = end.start()
 
 
 def _article_nodes(data: Any) -> Iterator[dict[str, Any]]:

@@ -26,6 +26,7 @@ from service.stages.clean.html import (
     extract_quality,
     flatten,
     over_limits,
+    parse_within_limits,
     strip_prologue,
 )
 from service.stages.clean.metadata import PageMeta, from_html
@@ -118,7 +119,8 @@ def _clean_html(
     """Main-content extraction and the light line filter; or, for a page too deep or with
     too many elements for a DOM, the page flattened and read like a flattened page."""
     html = strip_prologue(html)
-    if over_limits(html) is not None:
+    tree, too_big = parse_within_limits(html) if cfg.mode == "fast" else (None, over_limits(html))
+    if too_big is not None:
         meta = from_html(html)
         lines = split_lines(normalise(flatten(html)), tick=deadline.check)
         deadline.check("flattening")
@@ -127,8 +129,9 @@ def _clean_html(
         return meta, clean_lines(
             lines, title_hint=title or meta.title, learned=learned(lines), tick=deadline.check
         )
-    extract = extract_fast if cfg.mode == "fast" else extract_quality
-    extracted: HtmlResult = extract(html)
+    extracted: HtmlResult = (
+        extract_fast(html, tree) if cfg.mode == "fast" else extract_quality(html)
+    )
     deadline.check("extraction")
     meta = extracted.meta
     lines = [ln for ln in normalise(extracted.text).split("\n") if ln]

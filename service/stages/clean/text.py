@@ -316,11 +316,25 @@ def _fold(text: str) -> str:
     return " ".join(re.findall(r"\w+", text.casefold()))
 
 
+@lru_cache(maxsize=64)
+def _folded_title(title: str) -> str:
+    return _fold(title)
+
+
 def is_title_line(line: str, title: str) -> bool:
     """The page title as a line, possibly with the site name appended ("Title | Site")."""
-    lf, tf = _fold(line), _fold(title)
+    tf = _folded_title(title)
     if not tf:
         return False
+    # Each way to match starts the line's fold with the title's (a head is a prefix of
+    # the line, so its fold is a prefix of the line's), and the fold of the line's first
+    # characters is a prefix of the whole fold: when it parts from the title's, no
+    # paragraph needs folding.
+    lead = _fold(line[: len(title) + 8])
+    common = min(len(lead), len(tf))
+    if lead[:common] != tf[:common]:
+        return False
+    lf = _fold(line)
     if lf == tf:
         return True
     head = re.split(r"\s+[|–—-]\s+", line)[0]

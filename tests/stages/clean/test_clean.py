@@ -607,6 +607,58 @@ def test_over_limits_measures_the_shape_the_parser_would_build(
     assert html_stage.over_limits(markup, max_elements=10, max_depth=5) == reason
 
 
+@pytest.mark.parametrize(
+    ("markup", "reason"),
+    [
+        # lexbor's tree: html > body > the divs, so 3 divs are 5 deep and 4 are 6.
+        ("<div>" * 3 + "x", None),
+        ("<div>" * 4 + "x", "elements nested more than 5 deep"),
+        ("<p>" * 9, None),  # an open <p> closes the one before it
+        # More "<" than the element cap: the scan decides, before any parse.
+        ("<option>" * 11, "more than 10 elements"),
+        ("<!--" + "<div>" * 50 + "-->", None),
+    ],
+)
+def test_the_fast_guard_parses_once_and_reads_the_depth_off_the_tree(
+    markup: str, reason: str | None
+) -> None:
+    tree, why = html_stage.parse_within_limits(markup, max_elements=10, max_depth=5)
+    assert why == reason
+    assert (tree is None) == (reason is not None)
+
+
+def test_the_fast_guard_keeps_large_pages_off_the_parser_until_the_scan_passes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def no_parse(html: str) -> None:
+        raise AssertionError("parsed a page over the caps")
+
+    monkeypatch.setattr(html_stage.HTMLTree, "parse", no_parse)
+    # 50,000 "<option>"s: lexbor's parse of them is quadratic (16,000 take 0.5 s).
+    tree, why = html_stage.parse_within_limits("<select>" + "<option>" * 50_000)
+    assert tree is None and why == f"more than {html_stage.MAX_ELEMENTS} elements"
+
+
+def test_the_fast_path_extracts_from_the_tree_its_guard_parsed() -> None:
+    page = ("<html><head><title>Bridge opens</title></head><body><nav>Home | News</nav>"
+            "<article><p>" + "The river bridge opened to traffic on Monday morning. " * 8
+            + "</p></article></body></html>")
+    tree, why = html_stage.parse_within_limits(page)
+    assert why is None and tree is not None
+    assert html_stage.extract_fast(page, tree) == html_stage.extract_fast(page)
+    assert "river bridge opened" in html_stage.extract_fast(page, tree).text
+
+
+def test_raw_text_ends_at_its_end_tag_in_any_case() -> None:
+    deep = "<div>" * 6
+    # The divs after </SCRIPT> are markup again, whatever the case of the end tag.
+    assert html_stage.over_limits(f"<script>x</SCRIPT>{deep}", 10, 5) is not None
+    assert html_stage.over_limits(f"<script>x</ScRiPt >{deep}", 10, 5) is not None
+    assert html_stage.over_limits(f"<script>x{deep}", 10, 5) is None  # never closed
+    # A character whose lower case is longer (İ -> i̇) does not shift where the end is.
+    assert html_stage.over_limits(f"<script>{'İ' * 50}</script>{deep}", 10, 5) is not None
+
+
 def test_jsonld_article_objects_are_found_in_lists_and_graphs() -> None:
     from service.stages.clean.metadata import from_html
 
@@ -615,4 +667,8 @@ def test_jsonld_article_objects_are_found_in_lists_and_graphs() -> None:
              ' "author": [{"name": "A. Writer"}]}]}</script>')
     broken = '<script type="application/ld+json">{"@type": "NewsArticle",</script>'
     meta = from_html(f"<html><head>{broken}{block}</head><body></body></html>")
+    assert meta.title == "Bridge opens" and meta.byline == "A. Writer"
+    # An end tag in upper case, after characters whose lower case is longer (İ -> i̇).
+    shifted = block.replace("</script>", "</SCRIPT>")
+    meta = from_html(f"<html><head><title>{'İ' * 40}</title>{shifted}</head></html>")
     assert meta.title == "Bridge opens" and meta.byline == "A. Writer"
