@@ -54,6 +54,7 @@ import time
 from pathlib import Path
 
 from bench.common import ROOT, machine_line, table
+from service.settings import Settings
 from support.kafka import Broker, start_broker
 from support.outside import STALL_BOUND_SECONDS, FaultPlan, Report, Scenario, run_scenario
 
@@ -93,7 +94,33 @@ def row(number: int, report: Report) -> list[object]:
             str(report.after_restart) if report.after_restart else "-", ready, verdict]
 
 
-def render(command: str, machine: str, reports: list[Report], planned: int) -> str:
+# The stages that commit their own input: prepare, dedup scatter, bands and decide.
+STAGES = 4
+
+
+def repeat_bound(rate: float, env: dict[str, str]) -> float:
+    """Repeats per fault that issue 22 allows under at_least_once: one commit interval of
+    input per stage, at the input rate."""
+    interval = env.get("NEWSFLOW_COMMIT_INTERVAL_SECONDS")
+    default = Settings.model_fields["commit_interval_seconds"].default
+    return STAGES * rate * (float(interval) if interval else default)
+
+
+def repeats_line(reports: list[Report], bound: float) -> str | None:
+    """The at_least_once runs' repeats per fault against `repeat_bound`."""
+    per_fault = [r.repeats / len(r.faults) for r in reports
+                 if r.guarantee == "at_least_once" and r.faults]
+    if not per_fault:
+        return None
+    over = sum(1 for x in per_fault if x > bound)
+    return (f"Repeats per fault under at_least_once: {min(per_fault):.0f}–{max(per_fault):.0f} "
+            f"over {len(per_fault)} runs, against one commit interval of input per stage "
+            f"({STAGES} stages × the input rate × the commit interval = {bound:.0f}); "
+            f"{over} run(s) over it.")
+
+
+def render(command: str, machine: str, reports: list[Report], planned: int,
+           bound: float | None = None) -> str:
     rows = [row(i + 1, r) for i, r in enumerate(reports)]
     failed = [r for r in reports if not r.ok]
     ready = [x for r in reports for f in r.faults if f.kind == "kill"
@@ -126,6 +153,9 @@ def render(command: str, machine: str, reports: list[Report], planned: int) -> s
         f"worker kill: {min(ready):.1f}–{max(ready):.1f} s." if ready else
         f"{len(reports)} of {planned} planned runs done; {len(failed)} failed.",
     ]
+    repeats = repeats_line(reports, bound) if bound is not None else None
+    if repeats:
+        lines += ["", repeats]
     for number, report in enumerate(reports, start=1):
         if report.examples or report.stalls:
             stalls = ", ".join(f"{s.seconds:.0f}s at t={s.started:.0f}s ({s.outstanding} out)"
@@ -199,6 +229,7 @@ def main(argv: list[str] | None = None) -> None:
         + [("kills", ["kill"] * args.kills, 1)] * args.runs
     )
     reports: list[Report] = []
+    bound = repeat_bound(args.rate, parse_env(args.env))
     with tempfile.TemporaryDirectory(prefix="fault-soak-") as tmp:
         broker: Broker | None = None
         bootstrap = args.bootstrap
@@ -221,14 +252,14 @@ def main(argv: list[str] | None = None) -> None:
                 reports.append(report)
                 print(f"run {i + 1}/{len(plans)} ({time.monotonic() - started:.0f}s): "
                       f"{report.summary()}", flush=True)
-                text = render(command, machine, reports, len(plans))
+                text = render(command, machine, reports, len(plans), bound)
                 if args.write:
                     args.out.parent.mkdir(parents=True, exist_ok=True)
                     args.out.write_text(text)
         finally:
             if broker is not None:
                 broker.stop()
-    print(render(command, machine, reports, len(plans)))
+    print(render(command, machine, reports, len(plans), bound))
     sys.exit(0 if all(r.ok for r in reports) else 1)
 
 
