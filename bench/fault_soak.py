@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import argparse
 import shlex
+import shutil
 import signal
 import sys
 import tempfile
@@ -244,6 +245,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="worker and batch settings, e.g. NEWSFLOW_DEDUP__THRESHOLD=0.8")
     parser.add_argument("--bootstrap", default=None,
                         help="an existing broker (then no broker-kill runs)")
+    parser.add_argument("--keep", type=Path, default=None, metavar="DIR",
+                        help="copy a failed run's work dir (worker logs, inputs, data dirs) "
+                        "here, to read after the soak")
     parser.add_argument("--write", action="store_true")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
@@ -287,6 +291,9 @@ def main(argv: list[str] | None = None) -> None:
                          **({"NEWSFLOW_STORE": "rocksdb://"} if name == "disk" else {})},
                 ))
                 reports.append(report)
+                if args.keep is not None and not report.ok:
+                    shutil.copytree(Path(tmp) / f"run{i + 1}", args.keep / f"run{i + 1}",
+                                    dirs_exist_ok=True)
                 print(f"run {i + 1}/{len(plans)} ({time.monotonic() - started:.0f}s): "
                       f"{report.summary()}", flush=True)
                 text = render(command, machine, reports, len(plans), bound)

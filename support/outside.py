@@ -56,7 +56,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -469,6 +469,64 @@ def read_outputs(bootstrap: str, topics: Mapping[str, str], isolation: str = "re
     finally:
         consumer.close()
     return out
+
+
+def trace_held(bootstrap: str, env: Mapping[str, str], held: Iterable[str],
+               idle: float = 4.0) -> dict[str, dict[str, list[str]]]:
+    """Where each held-back input got to: every record of the raw topic and of the
+    engine's internal topics (tagged, bands, answers) that names it, as
+    `topic[partition]@offset`, read uncommitted, and the group's committed offset of
+    each partition it was on. For the run's notes, not its verdict."""
+    from confluent_kafka import KafkaError, TopicPartition
+
+    wanted = {key: b'"' + key.encode() + b'"' for key in held}
+    if not wanted:
+        return {}
+    names = {env[f"NEWSFLOW_TOPICS__{role.upper()}"]: role
+             for role in ("raw", "tagged", "bands", "answers")}
+    found: dict[str, dict[str, list[str]]] = {key: defaultdict(list) for key in wanted}
+    consumer = _consumer(bootstrap, "read_uncommitted")
+    seen: set[tuple[str, int]] = set()
+    try:
+        partitions = _assign_from_start(consumer, names)
+        at_end: set[tuple[str, int]] = set()
+        last = time.monotonic()
+        while time.monotonic() - last < idle and not at_end >= partitions:
+            message = consumer.poll(0.5)
+            if message is None:
+                continue
+            where = (message.topic(), message.partition())
+            if message.error() is not None:
+                if message.error().code() == KafkaError._PARTITION_EOF:
+                    at_end.add(where)
+                continue
+            last = time.monotonic()
+            value, key = message.value() or b"", message.key() or b""
+            for name, quoted in wanted.items():
+                if key == quoted[1:-1] or quoted in value:
+                    role = names[message.topic()]
+                    found[name][role].append(f"{message.partition()}@{message.offset()}")
+                    seen.add(where)
+    finally:
+        consumer.close()
+    from confluent_kafka import Consumer
+
+    group = Consumer({"bootstrap.servers": bootstrap, "group.id": env["NEWSFLOW_APP_ID"],
+                      "enable.auto.commit": False, "logger": _CLIENT_LOG})
+    try:
+        committed = group.committed([TopicPartition(t, p) for t, p in sorted(seen)], timeout=30)
+    finally:
+        group.close()
+    commits = [f"{names[c.topic]}[{c.partition}]={c.offset}" for c in committed]
+    return {name: {**dict(roles), "committed": commits} for name, roles in found.items()}
+
+
+def _note_held(path: Path, bootstrap: str, env: Mapping[str, str], held: set[str]) -> None:
+    try:
+        trace: Any = trace_held(bootstrap, env, held)
+    except Exception as exc:  # noqa: BLE001 - notes only: the counts stand
+        trace = {"trace failed": repr(exc)}
+    path.write_bytes(orjson.dumps(trace, option=orjson.OPT_INDENT_2))
 
 
 @dataclass
@@ -1008,6 +1066,8 @@ def _run_scenario(scenario: Scenario, on_disk: bool) -> Report:
         elapsed = time.monotonic() - t0
         # An input whose only record is a correction has an outcome too (as in `lost`).
         held = producer.acked_ids() - {r.input_id for r in outputs}
+        if held:
+            _note_held(workdir / "held.json", scenario.bootstrap, env, held)
         after = (_restart_and_recount(scenario, workers, producer, topics, reference, held)
                  if held and scenario.restart_when_held else None)
     finally:
