@@ -263,7 +263,38 @@ def test_table_writes_refused_by_a_full_disk_are_retried_until_they_land(
     store = dedup.stores["payloads"]
     for key in ("a", "b", "c"):
         store[key] = key.upper()
-    asyncio.run(dedup._flush())
+    asyncio.run(dedup._flush("scatter"))
     assert disk == {"a": "A", "b": "B", "c": "C"}
     assert value("newsflow_storage_errors_total", stage="dedup") == errors + 2
     assert store.flush() == 0  # nothing left pending
+
+
+def test_a_batch_makes_only_its_own_agents_writes_durable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The agents share the stores' pending writes. A verdict is recorded by decide's own
+    flush, after its output was acknowledged; a scatter or bands batch ending meanwhile
+    must not record it, or a kill before that acknowledgement loses the output for good
+    (at_least_once: the restarted worker finds the article decided)."""
+    import asyncio
+
+    from service.runtime.dedup import TABLES, WriteBehind
+    from service.runtime.worker import Service
+    from service.settings import Settings
+
+    dedup = Service(Settings(store="memory://", app_id="newsflow-unit-own-writes")).dedup
+    tables: dict[str, dict[str, Any]] = {name: {} for name in TABLES}
+    monkeypatch.setattr(dedup, "stores", {name: WriteBehind(tables[name]) for name in TABLES})
+    dedup.stores["verdicts"]["a1"] = ["unique"]  # decide: its output not yet acknowledged
+    dedup.stores["payloads"]["b2"] = ['{"id":"b2"}', 1.0, 0.0, []]  # a scatter batch
+    dedup.stores["probes"]["p0:1:0:0"] = [[[1.0, "b2"], ["k"]]]  # a bands batch
+    dedup.stores["journal"]["b0:0"] = {"p0:1:0:0": 1}
+
+    asyncio.run(dedup._flush("scatter"))
+    assert tables["payloads"] == {"b2": ['{"id":"b2"}', 1.0, 0.0, []]}
+    assert tables["verdicts"] == tables["probes"] == tables["journal"] == {}
+    asyncio.run(dedup._flush("bands"))
+    assert "p0:1:0:0" in tables["probes"] and "b0:0" in tables["journal"]
+    assert tables["verdicts"] == {}
+    asyncio.run(dedup._flush("decide"))
+    assert tables["verdicts"] == {"a1": ["unique"]}
