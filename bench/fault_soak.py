@@ -195,11 +195,14 @@ def render(command: str, machine: str, reports: list[Report], planned: int,
     if repeats:
         lines += ["", repeats]
     for number, report in enumerate(reports, start=1):
-        if report.examples or report.stalls:
+        if report.examples or report.stalls or any(f.unready for f in report.faults):
             stalls = ", ".join(f"{s.seconds:.0f}s at t={s.started:.0f}s ({s.outstanding} out)"
                                for s in report.stalls)
+            unready = "; ".join(f"{f.kind} at {f.at:.0f}s: {f.unready}"
+                                for f in report.faults if f.unready)
             lines.append(f"- run {number}: stalls over 5 s: {stalls or 'none'}; "
-                         f"examples: {report.examples or 'none'}")
+                         f"examples: {report.examples or 'none'}"
+                         + (f"; never ready again ({unready})" if unready else ""))
     return "\n".join(lines) + "\n"
 
 

@@ -694,6 +694,7 @@ class FaultEvent:
     during_production: bool
     ready_after: float | None  # seconds from the kill (stop: SIGCONT; broker: back up)
     caught: str = ""  # recovery, rebalance: the state the second kill landed in
+    unready: str = ""  # the workers' /readyz states when they were not all ready in time
 
 
 @dataclass
@@ -804,8 +805,12 @@ class FaultInjector:
                 raise ValueError(f"unknown fault {kind!r}; one of {FAULT_KINDS}")
             ready = wait_all_ready(self.workers, since, self.plan.ready_timeout,
                                    give_up_if_dead=False)
+            # What held a worker back when it never became ready again (its /readyz state).
+            unready = "" if ready is not None else ", ".join(
+                str(worker.state()) for worker in self.workers)
             self.events.append(FaultEvent(kind, target, started - self.t0, during, ready,
-                                          caught if kind in ("recovery", "rebalance") else ""))
+                                          caught if kind in ("recovery", "rebalance") else "",
+                                          unready))
 
     def _fill_the_disk(self) -> float:
         """Fill the data dirs' disk (a tmpfs of its own, `SmallDisk`) to the last byte
