@@ -437,38 +437,43 @@ def _assign_from_start(consumer: Any, topics: Mapping[str, str]) -> set[tuple[st
     return {(p.topic, p.partition) for p in parts}
 
 
-def read_outputs(bootstrap: str, topics: Mapping[str, str], isolation: str = "read_committed",
-                 idle: float = 6.0, timeout: float = 180.0) -> list[Output]:
-    """Every record of the output topics (`topics`: name -> role), from the start, until
-    each partition reports its end (the last stable offset under read_committed) or
+def _records(consumer: Any, partitions: set[tuple[str, int]], idle: float,
+             timeout: float) -> Iterator[Any]:
+    """Every record of `partitions` as it comes, until each has reported its end (the
+    last stable offset under read_committed) and a second passed with nothing new, or
     nothing came for `idle` seconds."""
     from confluent_kafka import KafkaError
 
+    at_end: set[tuple[str, int]] = set()
+    deadline = time.monotonic() + timeout
+    last = time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - last < idle:
+        message = consumer.poll(0.5)
+        if message is None:
+            if at_end >= partitions and time.monotonic() - last > 1.0:
+                break
+            continue
+        where = (message.topic(), message.partition())
+        if message.error() is not None:
+            if message.error().code() == KafkaError._PARTITION_EOF:
+                at_end.add(where)
+            continue
+        at_end.discard(where)
+        last = time.monotonic()
+        yield message
+
+
+def read_outputs(bootstrap: str, topics: Mapping[str, str], isolation: str = "read_committed",
+                 idle: float = 6.0, timeout: float = 180.0) -> list[Output]:
+    """Every record of the output topics (`topics`: name -> role), from the start, until
+    each partition reports its end or nothing came for `idle` seconds."""
     consumer = _consumer(bootstrap, isolation)
-    out: list[Output] = []
     try:
         partitions = _assign_from_start(consumer, topics)
-        at_end: set[tuple[str, int]] = set()
-        deadline = time.monotonic() + timeout
-        last = time.monotonic()
-        while time.monotonic() < deadline and time.monotonic() - last < idle:
-            message = consumer.poll(0.5)
-            if message is None:
-                if at_end >= partitions and time.monotonic() - last > 1.0:
-                    break
-                continue
-            where = (message.topic(), message.partition())
-            if message.error() is not None:
-                if message.error().code() == KafkaError._PARTITION_EOF:
-                    at_end.add(where)
-                continue
-            at_end.discard(where)
-            last = time.monotonic()
-            out.append(Output(topics[message.topic()], message.partition(), message.offset(),
-                              orjson.loads(message.value())))
+        return [Output(topics[m.topic()], m.partition(), m.offset(), orjson.loads(m.value()))
+                for m in _records(consumer, partitions, idle, timeout)]
     finally:
         consumer.close()
-    return out
 
 
 def trace_held(bootstrap: str, env: Mapping[str, str], held: Iterable[str],
@@ -477,7 +482,7 @@ def trace_held(bootstrap: str, env: Mapping[str, str], held: Iterable[str],
     engine's internal topics (tagged, bands, answers) that names it, as
     `topic[partition]@offset`, read uncommitted, and the group's committed offset of
     each partition it was on. For the run's notes, not its verdict."""
-    from confluent_kafka import KafkaError, TopicPartition
+    from confluent_kafka import TopicPartition
 
     wanted = {key: b'"' + key.encode() + b'"' for key in held}
     if not wanted:
@@ -489,24 +494,13 @@ def trace_held(bootstrap: str, env: Mapping[str, str], held: Iterable[str],
     seen: set[tuple[str, int]] = set()
     try:
         partitions = _assign_from_start(consumer, names)
-        at_end: set[tuple[str, int]] = set()
-        last = time.monotonic()
-        while time.monotonic() - last < idle and not at_end >= partitions:
-            message = consumer.poll(0.5)
-            if message is None:
-                continue
-            where = (message.topic(), message.partition())
-            if message.error() is not None:
-                if message.error().code() == KafkaError._PARTITION_EOF:
-                    at_end.add(where)
-                continue
-            last = time.monotonic()
+        for message in _records(consumer, partitions, idle, timeout=180.0):
             value, key = message.value() or b"", message.key() or b""
             for name, quoted in wanted.items():
                 if key == quoted[1:-1] or quoted in value:
                     role = names[message.topic()]
                     found[name][role].append(f"{message.partition()}@{message.offset()}")
-                    seen.add(where)
+                    seen.add((message.topic(), message.partition()))
     finally:
         consumer.close()
     from confluent_kafka import Consumer
