@@ -409,12 +409,14 @@ class Output:
         return (role, status, dedup.get("duplicate_of"))
 
 
-def _consumer(bootstrap: str, isolation: str) -> Any:
+def _consumer(bootstrap: str, isolation: str, group: str | None = None) -> Any:
+    """A consumer that assigns partitions itself and never commits: its group (a fresh
+    one unless given) only names whose committed offsets `committed` reads."""
     from confluent_kafka import Consumer
 
     return Consumer({
         "bootstrap.servers": bootstrap,
-        "group.id": f"outside-{uuid.uuid4().hex[:8]}",
+        "group.id": group or f"outside-{uuid.uuid4().hex[:8]}",
         "enable.auto.commit": False,
         "auto.offset.reset": "earliest",
         "isolation.level": isolation,
@@ -490,7 +492,9 @@ def trace_held(bootstrap: str, env: Mapping[str, str], held: Iterable[str],
     names = {env[f"NEWSFLOW_TOPICS__{role.upper()}"]: role
              for role in ("raw", "tagged", "bands", "answers")}
     found: dict[str, dict[str, list[str]]] = {key: defaultdict(list) for key in wanted}
-    consumer = _consumer(bootstrap, "read_uncommitted")
+    # In the app's group, to read its commits; assigned, not subscribed, so it joins
+    # nothing and commits nothing.
+    consumer = _consumer(bootstrap, "read_uncommitted", group=env["NEWSFLOW_APP_ID"])
     seen: set[tuple[str, int]] = set()
     try:
         partitions = _assign_from_start(consumer, names)
@@ -501,16 +505,10 @@ def trace_held(bootstrap: str, env: Mapping[str, str], held: Iterable[str],
                     role = names[message.topic()]
                     found[name][role].append(f"{message.partition()}@{message.offset()}")
                     seen.add((message.topic(), message.partition()))
+        committed = (consumer.committed([TopicPartition(t, p) for t, p in sorted(seen)],
+                                        timeout=30) if seen else [])
     finally:
         consumer.close()
-    from confluent_kafka import Consumer
-
-    group = Consumer({"bootstrap.servers": bootstrap, "group.id": env["NEWSFLOW_APP_ID"],
-                      "enable.auto.commit": False, "logger": _CLIENT_LOG})
-    try:
-        committed = group.committed([TopicPartition(t, p) for t, p in sorted(seen)], timeout=30)
-    finally:
-        group.close()
     commits = [f"{names[c.topic]}[{c.partition}]={c.offset}" for c in committed]
     return {name: {**dict(roles), "committed": commits} for name, roles in found.items()}
 

@@ -302,8 +302,7 @@ class DedupAgents:
 
     def _write_stores(self, names: tuple[str, ...]) -> None:
         for name in names:
-            if (store := self.stores.get(name)) is not None:
-                store.flush()
+            self.stores[name].flush()
 
     # -- restore -----------------------------------------------------------------------
 
