@@ -248,3 +248,47 @@ class OutputReader:
 
     async def stop(self) -> None:
         await self.consumer.stop()
+
+
+class CpuCap:
+    """A cgroup holding one worker process to `cores` of CPU (cgroup v1 `cpu`, or v2).
+
+    Emulates a worker node smaller than this machine, so that the broker and the load
+    generator, outside the group, are not what limits the measurement.
+    """
+
+    PERIOD_US = 100_000
+
+    def __init__(self, name: str, cores: float) -> None:
+        self.quota = int(cores * self.PERIOD_US)
+        v1, v2 = Path("/sys/fs/cgroup/cpu"), None
+        for root in (Path("/sys/fs/cgroup/unified"), Path("/sys/fs/cgroup")):
+            if (root / "cgroup.controllers").exists() and "cpu" in (
+                root / "cgroup.subtree_control"
+            ).read_text().split():
+                v2 = root
+                break
+        try:
+            if (v1 / "cpu.cfs_quota_us").exists():
+                self.path = v1 / name
+                self.path.mkdir(exist_ok=True)
+                (self.path / "cpu.cfs_period_us").write_text(str(self.PERIOD_US))
+                (self.path / "cpu.cfs_quota_us").write_text(str(self.quota))
+            elif v2 is not None:
+                self.path = v2 / name
+                self.path.mkdir(exist_ok=True)
+                (self.path / "cpu.max").write_text(f"{self.quota} {self.PERIOD_US}")
+            else:
+                raise SystemExit("--cap: no writable cgroup cpu controller (v1 "
+                                 "/sys/fs/cgroup/cpu or v2 cpu.max) on this machine")
+        except PermissionError as exc:
+            raise SystemExit(f"--cap needs root to create cgroups: {exc}") from exc
+
+    def add(self, pid: int) -> None:
+        (self.path / "cgroup.procs").write_text(str(pid))
+
+    def remove(self) -> None:
+        try:
+            self.path.rmdir()  # the worker must have exited (no tasks left)
+        except OSError as exc:
+            print(f"warning: cannot remove cgroup {self.path}: {exc}", file=sys.stderr)

@@ -13,8 +13,13 @@ WARNING), wait for /readyz, then
   * latency: produce at 50% of that variant's measured rate for a few seconds;
     latency = arrival time at our consumer - the raw message's produce timestamp (both
     the worker and the no-op copy the raw timestamp onto the output).
-The reference is bench/noop_app.py: faust's idiomatic passthrough agent on the same
-`make_app` settings. `+ENV=VALUE` after a variant sets worker env, to A/B a setting.
+The references are bench/noop_app.py, faust's idiomatic passthrough agent on the same
+`make_app` settings, and `batch`: `newsflow process` (one job) on the same backlogs, in
+one process, timed inside it after the same warm-up round (so neither side pays the
+interpreter start or the model loads). `+ENV=VALUE` after a variant sets worker env, to
+A/B a setting. `--cap C` holds each worker process, and the batch process, to C cores
+(a cgroup of its own; root): the broker, the producer and the reader, outside it, are
+then not what the ratio measures (issue 17: streaming at >= 0.85x of batch on one core).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import argparse
 import asyncio
 import os
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -32,6 +38,7 @@ from pathlib import Path
 
 from bench.common import (
     ROOT,
+    CpuCap,
     OutputReader,
     machine_line,
     median,
@@ -134,25 +141,39 @@ async def measure_latency(
     return reader, len(reader.arrivals)
 
 
+def start_workers(
+    env: dict[str, str], variant: str, workers: int, log_dir: Path, cap: float | None
+) -> tuple[list[WorkerProcess], list[CpuCap]]:
+    procs: list[WorkerProcess] = []
+    caps: list[CpuCap] = []
+    for i in range(workers):
+        port = str(free_port())
+        log_path = log_dir / f"{env['NEWSFLOW_APP_ID']}-{port}.log"
+        procs.append(WorkerProcess({**env, "NEWSFLOW_WEB_PORT": port}, log_path,
+                                   args=worker_args(variant), cwd=ROOT).start())
+        if cap is not None:
+            caps.append(CpuCap(f"newsflow-stream-{env['NEWSFLOW_APP_ID']}-{i}", cap))
+            caps[-1].add(procs[-1].pid)
+    return procs, caps
+
+
 def run_case(
     bootstrap: str, variant: str, log_dir: Path, *, workers: int = 1, partitions: int = 4,
     backlog: int = 2000, repeats: int = 3, latency_seconds: float = 8.0,
     env_extra: dict[str, str] | None = None, on_running: Callable[[list[int]], None] | None = None,
-    input_topic: str = "raw", payload_fn: PayloadFn | None = None,
+    input_topic: str = "raw", payload_fn: PayloadFn | None = None, cap: float | None = None,
 ) -> CaseResult:
-    """Start `workers` processes of `variant` on fresh topics, measure, stop them."""
+    """Start `workers` processes of `variant` on fresh topics, measure, stop them; each
+    process in a cgroup of `cap` cores when given."""
+    if split_variant(variant)[0] == "batch":
+        return batch_case(variant, backlog=backlog, repeats=repeats, cap=cap)
     env = isolated_env(
         bootstrap, NEWSFLOW_TOPICS__PARTITIONS=str(partitions), NEWSFLOW_LOG_LEVEL="WARNING",
         **{**(env_extra or {}), **split_variant(variant)[1]},
     )
     settings = settings_from(env)
     asyncio.run(ensure_topics(settings))
-    procs = []
-    for _ in range(workers):
-        port = str(free_port())
-        log_path = log_dir / f"{env['NEWSFLOW_APP_ID']}-{port}.log"
-        procs.append(WorkerProcess({**env, "NEWSFLOW_WEB_PORT": port}, log_path,
-                                   args=worker_args(variant), cwd=ROOT).start())
+    procs, caps = start_workers(env, variant, workers, log_dir, cap)
     result = CaseResult(variant, workers)
     try:
         for p in procs:
@@ -192,7 +213,54 @@ def run_case(
     finally:
         for p in procs:
             p.kill(signal.SIGTERM)
+        for c in caps:
+            c.remove()
     return result
+
+
+def batch_case(variant: str, *, backlog: int, repeats: int, cap: float | None) -> CaseResult:
+    """`newsflow process` on the backlogs `run_case` produces (same seeds), all rounds in
+    one child process (`--time-batch`), under the same cap."""
+    result = CaseResult(variant, 1)
+    with tempfile.TemporaryDirectory() as tmp:
+        files = []
+        for rep in range(-1, repeats):  # -1: the warm-up round, as run_case's
+            payloads, _ = text_payloads(200, 999) if rep < 0 else text_payloads(backlog, 1000 + rep)
+            files.append(Path(tmp) / f"in{rep + 1}.jsonl")
+            files[-1].write_bytes(b"\n".join(payloads) + b"\n")
+        env = {**os.environ, **split_variant(variant)[1]}
+        child = subprocess.Popen(  # noqa: S603 - this module, on our own files
+            [sys.executable, "-m", "bench.stream_benchmark", "--time-batch", *map(str, files)],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True,
+        )
+        group = CpuCap(f"newsflow-stream-batch-{os.getpid()}", cap) if cap is not None else None
+        if group is not None:
+            group.add(child.pid)
+        out, _ = child.communicate(timeout=backlog * repeats / 5 + 120)
+        if group is not None:
+            group.remove()
+    if child.returncode != 0:
+        raise SystemExit(f"batch reference failed ({child.returncode})")
+    for rep, line in enumerate(out.strip().splitlines()[1:]):
+        records, seconds = (float(x) for x in line.split())
+        result.rates.append(records / seconds)
+        result.delivered += int(records)
+        result.expected += backlog
+        print(f"  {variant} round {rep + 1}: {records / seconds:,.0f}/s", flush=True)
+    return result
+
+
+def time_batch(files: Sequence[str]) -> None:
+    """The child of `batch_case`: each file through `process_file` (one job), timed here;
+    prints "records seconds" per file, the first being the warm-up round."""
+    from service.batch import process_file
+
+    settings = Settings()
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in files:
+            started = time.perf_counter()
+            counts = process_file(Path(name), Path(tmp) / "out.jsonl", settings)
+            print(sum(counts.values()), time.perf_counter() - started, flush=True)
 
 
 def row(r: CaseResult, ref: CaseResult | None) -> list[object]:
@@ -207,7 +275,7 @@ def row(r: CaseResult, ref: CaseResult | None) -> list[object]:
     ]
 
 
-HEADERS = ["worker", "procs", "articles/s (median)", "range", "vs no-op", "backlog produced/s",
+HEADERS = ["worker", "procs", "articles/s (median)", "range", "vs ref", "backlog produced/s",
            "paced at/s", "p50 ms", "p99 ms", "tagged-hop p50 ms", "delivered"]
 
 
@@ -263,7 +331,15 @@ def main() -> None:
     ap.add_argument("--write", action="store_true")
     ap.add_argument("--profile", metavar="DIR",
                     help="py-spy record each worker during the last round into DIR")
+    ap.add_argument("--cap", type=float, default=None,
+                    help="cores per worker (and batch) process, a cgroup each (root)")
+    ap.add_argument("--ref", default=None, help="the variant the ratio column divides by "
+                    "(default: batch if run, else noop)")
+    ap.add_argument("--time-batch", nargs="+", metavar="FILE", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.time_batch:
+        time_batch(args.time_batch)
+        return
     machine = machine_line()
     log_dir = Path(tempfile.mkdtemp(prefix="perf-stream-"))
     results: list[CaseResult] = []
@@ -271,21 +347,29 @@ def main() -> None:
         for variant in args.variants.split(","):
             results.append(run_case(
                 bootstrap, variant, log_dir, backlog=args.backlog, repeats=args.repeats,
-                latency_seconds=args.latency_seconds,
+                latency_seconds=args.latency_seconds, cap=args.cap,
                 on_running=py_spy(Path(args.profile), variant) if args.profile else None,
             ))
-    ref = next((r for r in results if r.variant == "noop"), None)
+    names = [r.variant for r in results]
+    ref_name = args.ref or ("batch" if "batch" in names else "noop")
+    ref = next((r for r in results if r.variant == ref_name), None)
     out = table(HEADERS, [row(r, ref) for r in results])
     print(machine)
     print(out)
     print("worker logs:", log_dir)
     if args.write:
-        command = f"python -m bench.stream_benchmark --variants {args.variants} --write"
+        capped = f" --cap {args.cap:g}" if args.cap is not None else ""
+        command = (f"python -m bench.stream_benchmark --variants {args.variants}{capped} "
+                   f"--backlog {args.backlog} --repeats {args.repeats} --write")
+        where = (f"each worker and the batch process capped at {args.cap:g} core (a cgroup "
+                 "each); the broker, producer and reader outside the caps"
+                 if args.cap is not None else "broker, worker, producer and reader all on the "
+                 "same 2 cores")
         body = (
             "## 2. Streaming, one worker, real broker\n\n"
-            f"`{command}` (backlog {args.backlog}, {args.repeats} rounds, latency at 50% "
-            f"for ~{args.latency_seconds:.0f} s): {machine}. Text input, 4 partitions, broker, "
-            "worker, producer and reader all on the same 2 cores.\n\n" + out + "\n"
+            f"`{command}` (latency at 50% for ~{args.latency_seconds:.0f} s; ratio column "
+            f"against `{ref_name}`): {machine}. Text input, 4 partitions, {where}.\n\n"
+            + out + "\n"
         )
         print("wrote", write_section("stream", body))
 
