@@ -1,8 +1,10 @@
 """`newsflow process`: the worker's pipeline, in-process, one output line per input record.
 
-With `jobs` > 1 the prepare stage (decode, clean, tag: `Pipeline.prepare`) runs in that
-many worker processes and dedup stays in this one, so the output is the same as one job's
-(`processed_at` and a dead letter's `received_at` are clocks). Cleaning learns chrome per
+With `jobs` > 1 the prepare stage (decode, clean, tag: `Pipeline.prepare`) and each
+article's dedup probe (its signature and keys, a pure function of the article and the
+run's clock) run in that many worker processes; the dedup index stays in this one, so
+the output is the same as one job's (`processed_at` and a dead letter's `received_at`
+are clocks). Cleaning learns chrome per
 source from the pages before (`BoilerplateMemory`), so each source is routed to one fixed
 job and reaches it in input order; a page with no source and no host teaches nothing and
 goes to the least loaded job. Blocks of records are in flight a few at a time (memory is
@@ -24,6 +26,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -35,7 +38,7 @@ from service.pipeline import Pipeline, Routed, make_rejected
 from service.settings import Settings
 from service.sources import SourceRecord, SourceStats, open_source
 from service.stages.clean import source_key
-from service.stages.dedup import Verdict
+from service.stages.dedup import Probe, Verdict
 
 # A block is what the reader hands to the jobs at once; WINDOW blocks are in flight.
 CHUNK_RECORDS = 32  # per job and block
@@ -44,6 +47,8 @@ WINDOW = 4
 RECORD_COST_BYTES = 4096  # a record's fixed prepare cost, as payload bytes, for balancing
 
 Prepared = TaggedArticle | Rejected
+# A job's answer for one record: what prepare made, and the article's probe if any.
+Made = tuple[Prepared, Probe | None]
 
 
 def default_jobs() -> int:
@@ -117,7 +122,8 @@ def run_records(
                     routed = pipeline.process(record.payload, record.origin)
                 spool.write(format_line(routed))
         else:
-            for record, prepared in _prepare_in_jobs(records, settings, jobs, job_stats):
+            made = _prepare_in_jobs(records, settings, jobs, job_stats, pipeline.now)
+            for record, prepared in made:
                 spool.write(format_line(_finish(pipeline, record, prepared)))
         final = {c.article_id: c.verdict for c in pipeline.dedup.corrections}  # last wins
         spool.seek(0)
@@ -125,14 +131,15 @@ def run_records(
             yield _corrected(line, final, settings) if final else _output(line)
 
 
-def _finish(pipeline: Pipeline, record: SourceRecord, prepared: Prepared | None) -> Routed:
+def _finish(pipeline: Pipeline, record: SourceRecord, made: Made | None) -> Routed:
     """`Pipeline.process` for a record whose prepare ran in a job."""
     if record.rejected is not None:
         return pipeline.route_rejected(record.rejected)
-    assert prepared is not None
+    assert made is not None
+    prepared, probe = made
     if isinstance(prepared, Rejected):
         return pipeline.route_rejected(prepared)
-    return pipeline.finish(prepared)
+    return pipeline.finish(prepared, probe)
 
 
 def _output(line: bytes) -> Output:
@@ -166,7 +173,7 @@ class _Chunk:
     job: int
     positions: list[int]
     items: list[tuple[bytes, Origin]]
-    future: Future[tuple[list[Prepared], dict[str, Any], float]] | None = None
+    future: Future[tuple[list[Made], dict[str, Any], float]] | None = None
 
 
 @dataclass(slots=True)
@@ -217,8 +224,11 @@ def _source_of(payload: bytes, max_bytes: int) -> str | None:
 class _Jobs:
     """N single-process executors, one per job, each with a mirror of its learned state."""
 
-    def __init__(self, settings: Settings, jobs: int, stats: JobStats) -> None:
+    def __init__(
+        self, settings: Settings, jobs: int, stats: JobStats, now: datetime | None
+    ) -> None:
         self.settings = settings
+        self.now = now  # the parent's run clock: probes made in a job use it too
         self.stats = stats
         stats.jobs = jobs
         stats.cpu_seconds = [0.0] * jobs
@@ -230,7 +240,8 @@ class _Jobs:
 
     def _start(self, job: int) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
-            1, self.context, initializer=_worker_init, initargs=(self.settings, self.stores[job])
+            1, self.context, initializer=_worker_init,
+            initargs=(self.settings, self.stores[job], self.now),
         )
 
     def restart(self, job: int) -> str:
@@ -252,7 +263,7 @@ class _Jobs:
         for executor in self.executors:
             executor.shutdown(wait=True, cancel_futures=True)
 
-    def results(self, chunk: _Chunk, later: Iterable[_Block]) -> list[Prepared]:
+    def results(self, chunk: _Chunk, later: Iterable[_Block]) -> list[Made]:
         """The chunk's prepared records, replaying it record by record if its job died."""
         assert chunk.future is not None
         try:
@@ -272,9 +283,9 @@ class _Jobs:
         self.stats.cpu_seconds[job] += cpu
         self.stats.records[job] += records
 
-    def _replay(self, chunk: _Chunk) -> list[Prepared]:
+    def _replay(self, chunk: _Chunk) -> list[Made]:
         self.restart(chunk.job)
-        out: list[Prepared] = []
+        out: list[Made] = []
         for payload, origin in chunk.items:
             future = self.executors[chunk.job].submit(_worker_prepare, [(payload, origin)])
             try:
@@ -282,7 +293,7 @@ class _Jobs:
             except Exception as exc:  # noqa: BLE001 - this record kills its job: a dead letter
                 self.stats.killed_by.append(origin)
                 ended = self.restart(chunk.job)
-                out.append(self._killed(payload, origin, f"{ended}; {type(exc).__name__}"))
+                out.append((self._killed(payload, origin, f"{ended}; {type(exc).__name__}"), None))
                 continue
             self._account(chunk.job, delta, cpu, 1)
             out.append(prepared)
@@ -317,10 +328,11 @@ def _how_it_ended(executor: ProcessPoolExecutor) -> str:
 
 
 def _prepare_in_jobs(
-    records: Iterable[SourceRecord], settings: Settings, jobs: int, stats: JobStats | None
-) -> Iterator[tuple[SourceRecord, Prepared | None]]:
-    """Each record with its prepared article or dead letter, in input order."""
-    pool = _Jobs(settings, jobs, stats if stats is not None else JobStats())
+    records: Iterable[SourceRecord], settings: Settings, jobs: int, stats: JobStats | None,
+    now: datetime | None,
+) -> Iterator[tuple[SourceRecord, Made | None]]:
+    """Each record with its prepared article (and probe) or dead letter, in input order."""
+    pool = _Jobs(settings, jobs, stats if stats is not None else JobStats(), now)
     router = _Router(jobs, settings)
     window: deque[_Block] = deque()
     try:
@@ -360,8 +372,8 @@ def _trimmed(block: _Block) -> _Block:
 
 def _collect(
     pool: _Jobs, block: _Block, later: Iterable[_Block]
-) -> Iterator[tuple[SourceRecord, Prepared | None]]:
-    prepared: list[Prepared | None] = [None] * len(block.records)
+) -> Iterator[tuple[SourceRecord, Made | None]]:
+    prepared: list[Made | None] = [None] * len(block.records)
     for chunk in block.chunks:
         for position, result in zip(chunk.positions, pool.results(chunk, later), strict=True):
             prepared[position] = result
@@ -401,10 +413,11 @@ class _RecordingStore(MutableMapping[str, Any]):
 _WORKER: dict[str, Any] = {}
 
 
-def _worker_init(settings: Settings, store: dict[str, Any]) -> None:
+def _worker_init(settings: Settings, store: dict[str, Any], now: datetime | None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     recording = _RecordingStore(store)
-    _WORKER.update(pipeline=Pipeline(settings, boilerplate=recording), store=recording)
+    pipeline = Pipeline(settings, boilerplate=recording, now=now)
+    _WORKER.update(pipeline=pipeline, store=recording)
     _WORKER["cpu"] = time.process_time()
 
 
@@ -414,9 +427,13 @@ def _worker_ready() -> bool:
 
 def _worker_prepare(
     items: list[tuple[bytes, Origin]],
-) -> tuple[list[Prepared], dict[str, Any], float]:
+) -> tuple[list[Made], dict[str, Any], float]:
     pipeline: Pipeline = _WORKER["pipeline"]
-    out = [pipeline.prepare(payload, origin) for payload, origin in items]
+    out: list[Made] = []
+    for payload, origin in items:
+        prepared = pipeline.prepare(payload, origin)
+        probe = pipeline.probe(prepared) if isinstance(prepared, TaggedArticle) else None
+        out.append((prepared, probe))
     cpu, _WORKER["cpu"] = time.process_time() - _WORKER["cpu"], time.process_time()
     return out, _WORKER["store"].drain(), cpu
 

@@ -36,7 +36,7 @@ from service.models import (
 )
 from service.settings import Settings, TagConfig
 from service.stages.clean import BoilerplateMemory, clean, decode
-from service.stages.dedup import Correction, LocalDedup
+from service.stages.dedup import Correction, LocalDedup, Probe, make_probe
 from service.stages.tag import Tagger, load_model
 
 logger = logging.getLogger(__name__)
@@ -101,12 +101,21 @@ class Pipeline:
             logger.exception("unexpected error at %s", origin.model_dump(exclude_none=True))
             return self.reject(payload, origin, ProcessingFailed(f"{type(exc).__name__}: {exc}"))
 
-    def finish(self, article: TaggedArticle) -> Routed:
-        """The stateful part: dedup against everything seen, then pick the output topic."""
-        verdict = self.dedup.deduplicate(article, self.now)
+    def finish(self, article: TaggedArticle, probe: Probe | None = None) -> Routed:
+        """The stateful part: dedup against everything seen, then pick the output topic.
+        `probe` is the article's dedup probe when a prepare job made it already."""
+        verdict = self.dedup.deduplicate(article, self.now, probe)
         result = Article(**dict(article), dedup=verdict, processed_at=utcnow())
         topic = self.topics.clean if verdict.status == "unique" else self.topics.duplicates
         return Routed(topic=topic, value=result, key=result.id.encode("utf-8"))
+
+    def probe(self, article: TaggedArticle) -> Probe | None:
+        """The dedup probe `finish` would make first (its CPU-heavy part), for a prepare
+        job to make beside `prepare`; None when it fails, and `finish` makes it again."""
+        try:
+            return make_probe(article, self.settings.dedup, self.now)
+        except Exception:  # noqa: BLE001 - finish meets the same input and handles it
+            return None
 
     def finish_payload(self, payload: bytes, origin: Origin) -> Routed:
         """`finish` for a tagged record read back off the internal topic."""

@@ -573,11 +573,15 @@ class LocalDedup:
         self.overflow = 0
         self.evicted = Evicted()
 
-    def deduplicate(self, article: TaggedArticle, now: datetime | None = None) -> Dedup:
+    def deduplicate(self, article: TaggedArticle, now: datetime | None = None,
+                    probe: Probe | None = None) -> Dedup:
+        """`probe`, when given, is `make_probe(article, cfg, now)` computed elsewhere (a
+        `newsflow process --jobs N` job): the verdict is the same."""
         prior = self.gather.decided(article.id)
         if prior is not None:
             return prior.dedup()
-        probe = make_probe(article, self.cfg, now)
+        if probe is None:
+            probe = make_probe(article, self.cfg, now)
         return self.offer(probe).dedup()
 
     def offer(self, probe: Probe) -> Verdict:
