@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from datetime import UTC, datetime
 
 import orjson
 import pytest
 
 from service.errors import InvalidJson
-from service.models import Article, Origin, Rejected
+from service.models import Article, Origin, Rejected, TaggedArticle
 from service.pipeline import Pipeline, make_rejected
 from service.settings import Settings
 
@@ -30,6 +31,28 @@ def test_first_copy_is_clean_and_an_exact_copy_is_a_duplicate(pipeline: Pipeline
     assert copy.value.dedup.status == "duplicate"
     assert copy.value.dedup.duplicate_of == "w1"
     assert first.key == b"w1"
+
+
+def test_a_probe_made_by_another_pipeline_with_the_same_clock_gives_the_same_verdicts() -> None:
+    """What `newsflow process --jobs N` relies on: a job's pipeline makes the probes (no
+    fetched_at here, so the event time is the shared clock) and the parent's gives the
+    verdicts, as one pipeline alone would."""
+    now = datetime(2026, 3, 2, tzinfo=UTC)
+    alone, job, parent = (Pipeline(Settings(), now=now) for _ in range(3))
+    payloads = [orjson.dumps({"id": i, "text": BODY + tail}) for i, tail in
+                (("w2", " Officials said more."), ("w1", ""), ("w3", "  "))]
+    expected = [alone.process(p, Origin(line=n)) for n, p in enumerate(payloads)]
+    got = []
+    for n, payload in enumerate(payloads):
+        article = job.prepare(payload, Origin(line=n))
+        assert isinstance(article, TaggedArticle)
+        probe = job.probe(article)
+        assert probe is not None and probe.me.t == int(now.timestamp())
+        got.append(parent.finish(article, probe))
+    assert [(r.topic, r.value.dedup) for r in got] == [  # type: ignore[union-attr]
+        (r.topic, r.value.dedup) for r in expected  # type: ignore[union-attr]
+    ]
+    assert {r.topic for r in got} == {"articles.clean", "articles.duplicates"}
 
 
 def test_bad_input_is_routed_to_rejected_with_its_origin(pipeline: Pipeline) -> None:
