@@ -45,7 +45,6 @@ from typing import Any
 
 import faust
 import orjson
-from aiokafka.partitioner import murmur2
 from faust.exceptions import AlreadyConfiguredWarning
 from faust.types import TableT
 from pydantic import ValidationError
@@ -59,6 +58,7 @@ from service.runtime.agents import _batches, _payload, origin_of, until_stored
 from service.runtime.app import Topics
 from service.runtime.delivery import Delivery
 from service.runtime.faust_compat import partition_items
+from service.runtime.murmur import partition_of, partitions_of
 from service.runtime.tables import changelogs_delivered
 from service.settings import Settings
 from service.stages.dedup import (
@@ -119,11 +119,6 @@ class Slicer:
         if time.perf_counter() - self.since > self.seconds:
             await asyncio.sleep(0)
             self.since = time.perf_counter()
-
-
-def partition_of(key: str, partitions: int) -> int:
-    """The partition Kafka's default partitioner (murmur2) gives a UTF-8 key."""
-    return int((murmur2(key.encode("utf-8")) & 0x7FFFFFFF) % partitions)
 
 
 def salt(name: str, partition: int, partitions: int) -> str:
@@ -536,8 +531,8 @@ class DedupAgents:
 
     def _split(self, keys: tuple[str, ...]) -> dict[int, list[str]]:
         by_partition: dict[int, list[str]] = defaultdict(list)
-        for key in keys:
-            by_partition[partition_of(key, self.n)].append(key)
+        for key, partition in zip(keys, partitions_of(keys, self.n), strict=True):
+            by_partition[partition].append(key)
         return by_partition
 
     # -- agents ----------------------------------------------------------------------

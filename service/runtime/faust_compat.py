@@ -56,12 +56,13 @@ from weakref import WeakKeyDictionary
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.partitioner import murmur2
 from faust.stores import rocksdb as faust_rocksdb
 from faust.tables import base as faust_tables
 from faust.tables import manager as faust_manager
 from faust.tables import recovery as faust_recovery
 from faust.transport.drivers import aiokafka as faust_aiokafka
+
+from service.runtime.murmur import murmur2
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
