@@ -267,7 +267,8 @@ def row(r: CaseResult, ref: CaseResult | None) -> list[object]:
     lat = r.latencies
     return [
         r.variant, r.workers, r.rate, f"{min(r.rates):,.0f}–{max(r.rates):,.0f}",
-        f"{r.rate / ref.rate:.2f}×" if ref and ref.rate else "-", median(r.produce_rates),
+        f"{r.rate / ref.rate:.2f}×" if ref and ref.rate else "-",
+        median(r.produce_rates) if r.produce_rates else "-",
         r.paced_rate, percentile(lat, 50) * 1e3 if lat else "-",
         percentile(lat, 99) * 1e3 if lat else "-",
         percentile(r.hop_latencies, 50) * 1e3 if r.hop_latencies else "-",
@@ -331,6 +332,8 @@ def main() -> None:
     ap.add_argument("--write", action="store_true")
     ap.add_argument("--profile", metavar="DIR",
                     help="py-spy record each worker during the last round into DIR")
+    ap.add_argument("--profile-seconds", type=float, default=12.0,
+                    help="how long --profile records (the whole round: its length)")
     ap.add_argument("--cap", type=float, default=None,
                     help="cores per worker (and batch) process, a cgroup each (root)")
     ap.add_argument("--ref", default=None, help="the variant the ratio column divides by "
@@ -348,7 +351,8 @@ def main() -> None:
             results.append(run_case(
                 bootstrap, variant, log_dir, backlog=args.backlog, repeats=args.repeats,
                 latency_seconds=args.latency_seconds, cap=args.cap,
-                on_running=py_spy(Path(args.profile), variant) if args.profile else None,
+                on_running=(py_spy(Path(args.profile), variant, args.profile_seconds)
+                            if args.profile else None),
             ))
     names = [r.variant for r in results]
     ref_name = args.ref or ("batch" if "batch" in names else "noop")
