@@ -284,33 +284,6 @@ def test_html_modes_extract_body_and_metadata(mode: str) -> None:
     assert article.cleaning.removed.get("newsletter") == 1
 
 
-def test_quality_date_falls_back_to_htmldate_only_without_a_meta_time(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    calls: list[object] = []
-    real = html_stage.find_date
-
-    def counting(*args: object, **kwargs: object) -> str | None:
-        calls.append(args)
-        return real(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(html_stage, "find_date", counting)
-    cfg = CleanConfig(mode="quality")
-    article = clean(RawArticle(html=html_page()), cfg)
-    assert article.published_at is not None and article.published_at.hour == 7
-    assert calls == []  # the meta tags had the time: no date search
-    # No meta date, no JSON-LD, no <time>: the date is only in the page's URL.
-    bare = re.sub(r"<meta[^>]*>|<script type=\"application/ld\+json\">.*?</script>|<time[^>]*>",
-                  "", html_page(), flags=re.S)
-    bare = bare.replace("<head>", '<head><link rel="canonical" '
-                        'href="https://harbour.example/2023/11/14/night-buses">')
-    article = clean(RawArticle(html=bare), cfg)
-    assert len(calls) == 1
-    assert article.published_at is not None and article.published_at.date().isoformat() == (
-        "2023-11-14"
-    )
-
-
 def test_html_over_the_cap_is_rejected() -> None:
     cfg = CleanConfig(max_html_chars=2048)
     with pytest.raises(PayloadTooLarge):
