@@ -121,10 +121,15 @@ def _article_nodes(data: Any) -> Iterator[dict[str, Any]]:
 
 
 def _attrs(tag: str) -> dict[str, str]:
-    return {
-        m.group(1).lower(): unescape(next(g for g in m.group(2, 3, 4) if g is not None))
-        for m in _ATTR_RE.finditer(tag)
-    }
+    """A tag's attributes, names lower-cased, values unescaped; the last of a repeated name.
+
+    `findall` gives "" for the two value forms not used, so `a or b or c` is the value
+    (all "" when it is an empty quoted one): half the cost of a Match object apiece."""
+    out: dict[str, str] = {}
+    for name, a, b, c in _ATTR_RE.findall(tag):
+        value = a or b or c
+        out[name.lower()] = unescape(value) if "&" in value else value
+    return out
 
 
 def _names(value: object) -> list[str]:
