@@ -594,10 +594,12 @@ def run_all(out: Path | None) -> str:
         lines += train_report(real, "real Zyte pages, 5 classes (primary label)", 5)
     text = "\n".join(lines) + "\n"
     if out:
-        # The AG block takes minutes; `all` keeps the one `ag` last wrote.
-        previous = AG_MARKER.search(out.read_text(encoding="utf-8")) if out.exists() else None
+        # The AG block takes minutes; `all` keeps the one `ag` last wrote, and the notes
+        # written after it (the AG attempts' record).
+        old = out.read_text(encoding="utf-8") if out.exists() else ""
+        previous = AG_MARKER.search(old)
         if previous:
-            text += "\n" + previous.group(0) + "\n"
+            text += "\n" + old[previous.start():].rstrip() + "\n"
         out.write_text(text, encoding="utf-8")
     return text
 
