@@ -38,6 +38,17 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/mypy examples/consumer.py scripts/big_warc.py
 
+## bench: the issue 17 table, every ratio against its peer in the same run (root for
+## the cgroup caps; about 45 minutes on 2 cores). Each script prints its table and
+## writes its part of bench/results/; BENCHMARKS.md quotes them.
+bench: $(STAMP) kafka-fetch
+	OMP_NUM_THREADS=1 $(BIN)/python -m bench.pipeline_benchmark --inputs text-synthetic --repeats 5
+	$(BIN)/python -m bench.stream_benchmark --variants batch,newsflow --cap 1 --backlog 2000 --repeats 3
+	$(BIN)/python -m bench.jobs_benchmark --jobs 2 --rounds 2 --write
+	$(BIN)/python -m bench.scaleout_benchmark --procs 1,2,4 --cap 0.35 --rounds 2 --write
+	$(BIN)/python -m bench.clean_benchmark --part rates
+	OMP_NUM_THREADS=1 taskset -c 1 $(BIN)/python -m bench.dedup_benchmark --index-size 1000000
+
 ## soak: fault soak counted from outside (librdkafka, read_committed); writes
 ## bench/results/faults.md. Shorter: make soak SOAK_ARGS="--runs 2 --stops 1 --brokers 1"
 soak: $(STAMP) kafka-fetch
