@@ -162,9 +162,11 @@ def run_case(
     backlog: int = 2000, repeats: int = 3, latency_seconds: float = 8.0,
     env_extra: dict[str, str] | None = None, on_running: Callable[[list[int]], None] | None = None,
     input_topic: str = "raw", payload_fn: PayloadFn | None = None, cap: float | None = None,
+    paced_rate: float | None = None,
 ) -> CaseResult:
     """Start `workers` processes of `variant` on fresh topics, measure, stop them; each
-    process in a cgroup of `cap` cores when given."""
+    process in a cgroup of `cap` cores when given. Latency is taken at `paced_rate`
+    articles/s, or at half the measured rate."""
     if split_variant(variant)[0] == "batch":
         return batch_case(variant, backlog=backlog, repeats=repeats, cap=cap)
     env = isolated_env(
@@ -201,7 +203,7 @@ def run_case(
             print(f"  {variant} x{workers} round {rep + 1}: {rate:,.0f}/s "
                   f"(produced at {produced:,.0f}/s, {got}/{len(payloads)})", flush=True)
         if latency_seconds > 0 and result.rate > 0:
-            result.paced_rate = result.rate / 2
+            result.paced_rate = paced_rate or result.rate / 2
             n = max(50, int(result.paced_rate * latency_seconds))
             payloads = synthetic_payloads("text", n, seed=5000)
             reader, got = asyncio.run(
@@ -329,6 +331,8 @@ def main() -> None:
     ap.add_argument("--backlog", type=int, default=2000)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--latency-seconds", type=float, default=8.0)
+    ap.add_argument("--paced-rate", type=float, default=None,
+                    help="take every variant's latency at this rate (default: half its own)")
     ap.add_argument("--write", action="store_true")
     ap.add_argument("--profile", metavar="DIR",
                     help="py-spy record each worker during the last round into DIR")
@@ -350,7 +354,7 @@ def main() -> None:
         for variant in args.variants.split(","):
             results.append(run_case(
                 bootstrap, variant, log_dir, backlog=args.backlog, repeats=args.repeats,
-                latency_seconds=args.latency_seconds, cap=args.cap,
+                latency_seconds=args.latency_seconds, cap=args.cap, paced_rate=args.paced_rate,
                 on_running=(py_spy(Path(args.profile), variant, args.profile_seconds)
                             if args.profile else None),
             ))
