@@ -30,6 +30,7 @@ from resiliparse.parse.html import HTMLTree
 
 from bench.common import (
     Stopwatch,
+    forget_memos,
     machine_line,
     median,
     synthetic_payloads,
@@ -59,7 +60,9 @@ CLOCK = time.thread_time  # CPU seconds of this thread; see Stopwatch
 
 
 def run_pipeline(payloads: list[bytes], settings: Settings) -> tuple[Stopwatch, int, float]:
-    """One pass through fresh pipeline state; returns stage times, rejections, hop seconds."""
+    """One pass through fresh pipeline state and cold memos; returns stage times,
+    rejections, hop seconds."""
+    forget_memos()
     pipeline = Pipeline(settings)
     watch, rejected, hop = Stopwatch(CLOCK), 0, 0.0
     cfg = settings.clean

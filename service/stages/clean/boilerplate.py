@@ -29,6 +29,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import MutableMapping, Sequence
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -62,7 +63,25 @@ def normalise_line(line: str) -> str:
 
 
 def line_key(line: str) -> int | None:
-    """The 32-bit hash of a line's normalised form, or None for lines too short to judge."""
+    """The 32-bit hash of a line's normalised form, or None for lines too short to judge.
+
+    Short lines are memoised: the chrome worth learning recurs on a source's pages."""
+    if len(line) <= MEMO_MAX_CHARS:
+        return _line_key_memo(line)
+    return _line_key(line)
+
+
+# The longest line `line_key` remembers, and how many: about 10 MB of strings at most.
+MEMO_MAX_CHARS = 300
+MEMO_LINES = 32_768
+
+
+@lru_cache(maxsize=MEMO_LINES)
+def _line_key_memo(line: str) -> int | None:
+    return _line_key(line)
+
+
+def _line_key(line: str) -> int | None:
     norm = normalise_line(line)
     if len(norm) < MIN_KEY_CHARS:
         return None

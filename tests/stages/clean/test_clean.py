@@ -9,12 +9,15 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from service.errors import EmptyContent, ExtractionFailed, NoArticle, PayloadTooLarge
 from service.models import CleanedArticle, RawArticle
 from service.settings import CleanConfig
 from service.stages.clean import article_id, canonical_url, clean
 from service.stages.clean import html as html_stage
+from service.stages.clean import stage as clean_stage
 from service.stages.entities import unescape_text
 
 SEED = Path(__file__).resolve().parents[4] / "shared" / "seeds" / "000_ddffc17b4b401ebd.txt"
@@ -471,6 +474,36 @@ def test_cjk_paragraphs_count_as_prose() -> None:
 )
 def test_canonical_url_drops_tracking_and_fragments(given: str, expected: str | None) -> None:
     assert canonical_url(given) == expected
+
+
+_LABEL = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,6}[a-z0-9])?", fullmatch=True)
+_SEGMENT = st.text(alphabet="aZ09._~-", min_size=1, max_size=8)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    scheme=st.sampled_from(["http://", "https://"]),
+    labels=st.lists(_LABEL, min_size=2, max_size=4),
+    segments=st.lists(_SEGMENT, max_size=5),
+    slash=st.booleans(),
+)
+def test_canonical_url_plain_fast_path_agrees_with_the_libraries(
+    scheme: str, labels: list[str], segments: list[str], slash: bool
+) -> None:
+    # Dot-only segments ("." and "..") are outside the fast path and must still resolve.
+    url = scheme + ".".join(labels) + "".join("/" + s for s in segments) + ("/" if slash else "")
+    assert canonical_url(url) == clean_stage._normalised(url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://www.eastbrookpost.example/news/2024/00003/new-figures-show-staff-shortages",
+     "https://example.com", "https://a.example/x/", "https://a.example/a/../b",
+     "https://a.example/./b", "https://a.example/a//b", "https://A.example/b",
+     "https://a.example/caf%C3%A9", "https://a.example/x.", "https://a.example/~u/p.html"],
+)
+def test_canonical_url_fast_path_and_libraries_agree_on_edge_cases(url: str) -> None:
+    assert canonical_url(url) == clean_stage._normalised(url)
 
 
 # ---------------------------------------------------------- entities in text ----
