@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import gc
 
 _M_MMAP_THRESHOLD = -3
 _THRESHOLD = 128 * 1024
@@ -23,3 +24,11 @@ def return_freed_arrays() -> None:
         libc.mallopt(_M_MMAP_THRESHOLD, _THRESHOLD)
     except (OSError, AttributeError):
         pass
+
+
+def freeze_startup_objects() -> None:
+    """Move everything allocated so far (models, lexicons, the app's wiring) out of the
+    cyclic collector's view: they live as long as the process, and each full collection
+    walked them all again (47-57 ms pauses in a worker, measured with `gc.callbacks`)."""
+    gc.collect()
+    gc.freeze()

@@ -8,6 +8,7 @@ import faust
 from prometheus_client import generate_latest
 
 from service import metrics
+from service.memory import freeze_startup_objects
 from service.pipeline import Pipeline
 from service.runtime import faust_compat
 from service.runtime.admin import ensure_topics
@@ -99,6 +100,7 @@ def run_worker(settings: Settings) -> None:
     # first, so the first assignment already covers them.
     asyncio.run(ensure_topics(settings))
     service = Service(settings)
+    freeze_startup_objects()
     worker = faust.Worker(
         service.app,
         loglevel=settings.log_level,
