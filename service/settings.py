@@ -157,6 +157,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     batch_size: int = Field(default=256, ge=1)
     batch_within_seconds: float = Field(default=0.01, gt=0)
+    # How long the producer gathers records into one request. Every internal hop pays it
+    # twice (its output waits, and the batch waits for the acknowledgement).
+    producer_linger_seconds: float = Field(default=0.005, ge=0)
     # faust waits this long for a group to settle; tests lower it.
     session_timeout_seconds: float = Field(default=30.0, gt=0)
     processing_guarantee: Literal["at_least_once", "exactly_once"] = "at_least_once"

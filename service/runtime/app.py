@@ -137,7 +137,7 @@ def make_app(settings: Settings, **overrides: Any) -> faust.App:
         broker_session_timeout=session,
         broker_heartbeat_interval=max(session / 10, 0.5),
         broker_rebalance_timeout=session,
-        producer_linger=0.005,
+        producer_linger=settings.producer_linger_seconds,
         # Match the broker's message.max.bytes (16 MiB): a big article must not crash an agent.
         producer_max_request_size=16 * 1024 * 1024,
         consumer_max_fetch_size=16 * 1024 * 1024,
