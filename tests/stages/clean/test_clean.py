@@ -649,6 +649,104 @@ def test_the_fast_path_extracts_from_the_tree_its_guard_parsed() -> None:
     assert "river bridge opened" in html_stage.extract_fast(page, tree).text
 
 
+def test_the_quality_path_extracts_from_the_tree_its_guard_parsed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    page = html_page()
+    tree, why = html_stage.parse_within_limits(page)
+    assert why is None and tree is not None
+    assert html_stage.extract_quality(page, tree) == html_stage.extract_quality(page)
+    parses: list[str] = []
+    real_parse = html_stage.HTMLTree.parse
+
+    def counted(html: str) -> html_stage.HTMLTree:
+        parses.append(html)
+        return real_parse(html)
+
+    monkeypatch.setattr(html_stage.HTMLTree, "parse", counted)
+    clean(RawArticle(html=page), CleanConfig(mode="quality"))
+    assert len(parses) == 1  # the guard's parse, shared with resiliparse and the metadata
+
+
+def test_the_quality_fast_pass_gives_what_the_full_trafilatura_run_gives(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    page = html_page()
+    full = html_stage.trafilatura.bare_extraction(
+        page, include_comments=False, favor_precision=True
+    )
+    calls: list[bool] = []
+    real = html_stage.trafilatura.bare_extraction
+
+    def spy(*args: object, **kwargs: object) -> object:
+        calls.append(bool(kwargs.get("fast")))
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(html_stage.trafilatura, "bare_extraction", spy)
+    result = html_stage.extract_quality(page)
+    assert isinstance(full, html_stage.Document)
+    assert result.text == full.text
+    assert calls == [True]  # a plain article: no comparison run
+
+
+def test_the_quality_gate_runs_the_comparison_when_it_could_matter() -> None:
+    doc = html_stage._trafilatura(html_page(), fast=True)
+    assert doc is not None and doc.text
+    chars = len(doc.text)
+    assert not html_stage._needs_comparison(doc, chars)
+    # Another extractor finds much more text: readability may too.
+    assert html_stage._needs_comparison(doc, int(html_stage.COMPARE_ALT_RATIO * chars) + 1)
+    # A short result, under trafilatura's own minimum (it then tries readability, jusText).
+    doc.text = doc.text[: html_stage.COMPARE_MIN_CHARS - 1]
+    assert html_stage._needs_comparison(doc, 0)
+
+
+@pytest.mark.parametrize(
+    ("markup", "byline"),
+    [
+        ('<div class="byline">By Ann Lee</div>', "Ann Lee"),
+        ('<p class="author-name"><span>Ann Lee</span><span>Staff writer</span></p>',
+         "Ann Lee Staff writer"),  # text nodes joined by a space, as lxml's itertext
+        ('<div class="sidebar"><span class="author">Bo Chen</span></div>', None),
+        ('<time><span class="author">Bo Chen</span></time>', None),
+        ('<span class="author"></span>', None),
+    ],
+)
+def test_the_byline_is_found_in_the_page_when_no_meta_tag_names_it(
+    markup: str, byline: str | None
+) -> None:
+    page = html_page().replace('<meta name="author" content="Jane Doe">', "")
+    page = page.replace("<article><h1>", f"<article>{markup}<h1>")
+    tree = html_stage.HTMLTree.parse(page)
+    assert html_stage.byline_in_page(tree) == byline
+    article = clean(RawArticle(html=page), CleanConfig(mode="quality"))
+    assert article.byline == byline
+
+
+def test_a_byline_meta_tag_trafilatura_reads_is_used() -> None:
+    page = html_page().replace('name="author"', 'name="citation_author"')
+    assert clean(RawArticle(html=page), CleanConfig(mode="quality")).byline == "Jane Doe"
+
+
+def test_htmldate_dates_a_page_without_date_meta_and_never_fetches(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import htmldate.utils
+
+    def no_fetch(*_a: object, **_k: object) -> None:
+        raise AssertionError("htmldate tried to download")
+
+    monkeypatch.setattr(htmldate.utils, "fetch_url", no_fetch)
+    page = html_page().replace(
+        '<meta property="article:published_time" content="2024-03-05T08:30:00+01:00">',
+        '<meta property="og:url" content="https://news.example.org/2024/03/05/night-buses">',
+    )
+    article = clean(RawArticle(html=page), CleanConfig(mode="quality"))
+    assert article.published_at is not None
+    assert article.published_at.date().isoformat() == "2024-03-05"
+    assert html_stage._htmldate("https://example.org/a<html><body><p>x</p></body></html>") is None
+
+
 def test_raw_text_ends_at_its_end_tag_in_any_case() -> None:
     deep = "<div>" * 6
     # The divs after </SCRIPT> are markup again, whatever the case of the end tag.
