@@ -48,6 +48,11 @@ MAX_DEPTH = 200
 # times as much text (readability replaces trafilatura's text at twice as much).
 COMPARE_MIN_CHARS = 250
 COMPARE_ALT_RATIO = 1.5
+# `or_disjoint_alt`: resiliparse's text replaces trafilatura's when over this many times as
+# long and sharing none of its lines (matched on MATCH_CHARS, MAX_MATCH_LINES looked for).
+DISJOINT_RATIO = 4.0
+MATCH_CHARS = 80
+MAX_MATCH_LINES = 50
 
 # One token per tag start or comment; names are bounded so a match never runs far.
 _TAG_START_RE = re.compile(r"<(?:(!--)|(/?)([a-zA-Z][a-zA-Z0-9:-]{0,30}))")
@@ -113,6 +118,7 @@ def extract_quality(html: str, tree: HTMLTree | None = None) -> HtmlResult:
         doc = _trafilatura(html, fast=True)
         if doc is None or _needs_comparison(doc, len(alt)):
             doc = _trafilatura(html, fast=False)
+        text = or_disjoint_alt(doc.text or "", alt) if doc is not None else ""
         meta = from_html(html, tree.title)
         if meta.published_at is None:
             meta.published_at = _htmldate(html)
@@ -122,7 +128,7 @@ def extract_quality(html: str, tree: HTMLTree | None = None) -> HtmlResult:
         )
     except Exception as exc:  # noqa: BLE001 - third-party errors become a rejection here
         raise _failed(exc) from None
-    return HtmlResult(text=(doc.text or "") if doc is not None else "", meta=meta)
+    return HtmlResult(text=text, meta=meta)
 
 
 # trafilatura's author search (AUTHOR_XPATHS, most specific first) as lexbor selectors: its
@@ -234,6 +240,21 @@ def _htmldate(html: str) -> datetime | None:
         max_date=datetime.now(UTC).strftime("%Y-%m-%d"),
     )
     return parse_date(found)
+
+
+def or_disjoint_alt(text: str, alt: str) -> str:
+    """trafilatura's text, or another extractor's (resiliparse's) reading of the page when
+    that reading is over DISJOINT_RATIO times as long and shares none of trafilatura's
+    lines: trafilatura then took a side block (a reprint notice, 260 chars, on a page
+    whose article resiliparse reads in full). The result still goes through the line
+    filter, like the fast path's text. Lines are matched on their first MATCH_CHARS
+    characters, at most MAX_MATCH_LINES of trafilatura's."""
+    if not text or len(alt) <= DISJOINT_RATIO * len(text):
+        return text
+    theirs = "\n".join(" ".join(line.split()) for line in alt.split("\n"))
+    ours = (" ".join(line.split()) for line in text.split("\n"))
+    lines = islice((line for line in ours if line), MAX_MATCH_LINES)
+    return text if any(line[:MATCH_CHARS] in theirs for line in lines) else alt
 
 
 def _trafilatura(html: str, *, fast: bool) -> Document | None:

@@ -701,6 +701,17 @@ def test_the_quality_gate_runs_the_comparison_when_it_could_matter() -> None:
     assert html_stage._needs_comparison(doc, 0)
 
 
+def test_a_side_block_trafilatura_took_gives_way_to_resiliparse_reading() -> None:
+    notice = "This copy is for your personal use only.\nhttps://news.example.org/a/1"
+    article = "\n".join(BODY * 2)
+    assert len(article) > html_stage.DISJOINT_RATIO * len(notice)
+    assert html_stage.or_disjoint_alt(notice, article) == article
+    # Sharing a line, or not that much longer: trafilatura's text stays.
+    assert html_stage.or_disjoint_alt(BODY[0], article) == BODY[0]
+    assert html_stage.or_disjoint_alt(notice, BODY[0]) == notice
+    assert html_stage.or_disjoint_alt("", article) == ""
+
+
 @pytest.mark.parametrize(
     ("markup", "byline"),
     [
