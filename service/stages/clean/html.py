@@ -48,6 +48,16 @@ MAX_DEPTH = 200
 # times as much text (readability replaces trafilatura's text at twice as much).
 COMPARE_MIN_CHARS = 250
 COMPARE_ALT_RATIO = 1.5
+# A line that is a link to another story: a lead-in, then a colon or dash, then the
+# headline, the line no longer than MAX_RELATED_CHARS.
+_RELATED_LINE_RE = re.compile(
+    r"\s*\W{0,3}(?:related(?: posts?| articles?| stories| story| content| coverage| reading)?"
+    r"|read more|read also|also read|see also|also on [\w.-]+|don'?t miss|you may also like"
+    r"|more on this(?: story)?)\s*[:\-\u2013\u2014|]",
+    re.IGNORECASE,
+)
+_RELATED_HINT_RE = re.compile(r"related|read|see also|also on|miss|also like|more on", re.I)
+MAX_RELATED_CHARS = 250
 # `or_disjoint_alt`: resiliparse's text replaces trafilatura's when over this many times as
 # long and sharing none of its lines (matched on MATCH_CHARS, MAX_MATCH_LINES looked for).
 DISJOINT_RATIO = 4.0
@@ -119,6 +129,7 @@ def extract_quality(html: str, tree: HTMLTree | None = None) -> HtmlResult:
         if doc is None or _needs_comparison(doc, len(alt)):
             doc = _trafilatura(html, fast=False)
         text = or_disjoint_alt(doc.text or "", alt) if doc is not None else ""
+        text = drop_related_links(text)
         meta = from_html(html, tree.title)
         if meta.published_at is None:
             meta.published_at = _htmldate(html)
@@ -255,6 +266,18 @@ def or_disjoint_alt(text: str, alt: str) -> str:
     ours = (" ".join(line.split()) for line in text.split("\n"))
     lines = islice((line for line in ours if line), MAX_MATCH_LINES)
     return text if any(line[:MATCH_CHARS] in theirs for line in lines) else alt
+
+
+def drop_related_links(text: str) -> str:
+    """The text without the links to other stories that sit among its paragraphs ("Read
+    more: ...", "Related: ...", "[Related: ...]", "Also on rt.com ..."): trafilatura keeps
+    them as paragraphs, and they are not the article."""
+    if not _RELATED_HINT_RE.search(text):
+        return text
+    return "\n".join(
+        line for line in text.split("\n")
+        if len(line) > MAX_RELATED_CHARS or not _RELATED_LINE_RE.match(line)
+    )
 
 
 def _trafilatura(html: str, *, fast: bool) -> Document | None:

@@ -701,6 +701,23 @@ def test_the_quality_gate_runs_the_comparison_when_it_could_matter() -> None:
     assert html_stage._needs_comparison(doc, 0)
 
 
+@pytest.mark.parametrize(
+    "link",
+    ["Read more: Council approves new cycle lanes", "[Related: Harbour ferry timetable]",
+     "RELATED - Harbour ferry timetable changes", "Also on rt.com: Harbour ferry timetable",
+     "Related post: Pickled sprouts recipe"],
+)
+def test_links_to_other_stories_among_the_paragraphs_are_dropped(link: str) -> None:
+    text = "\n".join([BODY[0], link, BODY[1]])
+    assert html_stage.drop_related_links(text) == "\n".join(BODY[:2])
+
+
+def test_sentences_that_start_like_a_related_link_are_kept() -> None:
+    text = "\n".join(["Related reports say the council met twice.", "Read the full report.",
+                      "See also the annex, which lists the routes."])
+    assert html_stage.drop_related_links(text) == text
+
+
 def test_a_side_block_trafilatura_took_gives_way_to_resiliparse_reading() -> None:
     notice = "This copy is for your personal use only.\nhttps://news.example.org/a/1"
     article = "\n".join(BODY * 2)
