@@ -48,6 +48,15 @@ MAX_DEPTH = 200
 # times as much text (readability replaces trafilatura's text at twice as much).
 COMPARE_MIN_CHARS = 250
 COMPARE_ALT_RATIO = 1.5
+# `drop_top_chrome`: where the headline and a timestamp line are looked for, and what a
+# timestamp line is.
+HEADLINE_LINES = 3
+STAMP_LINES = 2
+MAX_STAMP_CHARS = 80
+MAX_STAMP_WORDS = 12
+_WORD_RE = re.compile(r"\w+")
+_YEAR_RE = re.compile(r"\b(?:19|20)\d{2}\b")
+_STAMP_RE = re.compile(r"\b\d{1,2}:\d{2}\b|\b\d{1,2}[/.-]\d{1,2}[/.-](?:19|20)?\d{2}\b")
 # A line that is a link to another story: a lead-in, then a colon or dash, then the
 # headline, the line no longer than MAX_RELATED_CHARS.
 _RELATED_LINE_RE = re.compile(
@@ -129,7 +138,7 @@ def extract_quality(html: str, tree: HTMLTree | None = None) -> HtmlResult:
         if doc is None or _needs_comparison(doc, len(alt)):
             doc = _trafilatura(html, fast=False)
         text = or_disjoint_alt(doc.text or "", alt) if doc is not None else ""
-        text = drop_related_links(text)
+        text = drop_related_links(drop_top_chrome(text, _first_h1(tree)))
         meta = from_html(html, tree.title)
         if meta.published_at is None:
             meta.published_at = _htmldate(html)
@@ -266,6 +275,45 @@ def or_disjoint_alt(text: str, alt: str) -> str:
     ours = (" ".join(line.split()) for line in text.split("\n"))
     lines = islice((line for line in ours if line), MAX_MATCH_LINES)
     return text if any(line[:MATCH_CHARS] in theirs for line in lines) else alt
+
+
+def drop_top_chrome(text: str, headline: str | None) -> str:
+    """The text without the page's headline (its first <h1>, by words, case-blind) among
+    its first HEADLINE_LINES lines, nor a timestamp line (a year with a time or a numeric
+    date, short, not a sentence) among its first STAMP_LINES: trafilatura keeps them when
+    they sit inside the article container, and a body has neither (the title and the
+    date are fields of their own)."""
+    key = _words(headline) if headline else ""
+    kept: list[str] = []
+    seen = 0
+    for line in text.split("\n"):
+        if line.strip():
+            seen += 1
+            if seen <= HEADLINE_LINES and key and _words(line) == key:
+                seen -= 1
+                continue
+            if seen <= STAMP_LINES and _is_stamp(line.strip()):
+                seen -= 1
+                continue
+        kept.append(line)
+    return "\n".join(kept)
+
+
+def _words(text: str) -> str:
+    return " ".join(_WORD_RE.findall(text.lower()))
+
+
+def _is_stamp(line: str) -> bool:
+    return (
+        len(line) < MAX_STAMP_CHARS and len(line.split()) <= MAX_STAMP_WORDS
+        and not line.endswith((".", "!", "?"))
+        and _YEAR_RE.search(line) is not None and _STAMP_RE.search(line) is not None
+    )
+
+
+def _first_h1(tree: HTMLTree) -> str | None:
+    h1 = tree.body.query_selector("h1") if tree.body is not None else None
+    return h1.text if h1 is not None else None
 
 
 def drop_related_links(text: str) -> str:

@@ -683,10 +683,14 @@ def test_the_quality_fast_pass_gives_what_the_full_trafilatura_run_gives(
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(html_stage.trafilatura, "bare_extraction", spy)
+    fast = html_stage._trafilatura(page, fast=True)
+    assert isinstance(full, html_stage.Document) and fast is not None
+    assert fast.text == full.text
+    calls.clear()
     result = html_stage.extract_quality(page)
-    assert isinstance(full, html_stage.Document)
-    assert result.text == full.text
     assert calls == [True]  # a plain article: no comparison run
+    assert result.text == html_stage.drop_top_chrome(full.text or "", "Night Buses to Reach "
+                                                     "Northern Suburbs")
 
 
 def test_the_quality_gate_runs_the_comparison_when_it_could_matter() -> None:
@@ -716,6 +720,27 @@ def test_sentences_that_start_like_a_related_link_are_kept() -> None:
     text = "\n".join(["Related reports say the council met twice.", "Read the full report.",
                       "See also the annex, which lists the routes."])
     assert html_stage.drop_related_links(text) == text
+
+
+def test_the_headline_and_a_timestamp_above_the_body_are_dropped() -> None:
+    text = "\n".join(["November 20, 2019 - 11:28 AMT", "Night buses reach the suburbs!",
+                      *BODY[:2]])
+    assert html_stage.drop_top_chrome(text, "Night Buses Reach the Suburbs") == "\n".join(
+        BODY[:2])
+    # Only near the top, and a line with a year alone is no timestamp.
+    kept = "\n".join([BODY[0], "2018 Harbour Festival programme", *BODY[1:3],
+                      "Night buses reach the suburbs"])
+    assert html_stage.drop_top_chrome(kept, "Night buses reach the suburbs") == kept
+    assert html_stage.drop_top_chrome(kept, None) == kept
+
+
+def test_quality_mode_drops_an_h1_that_differs_from_the_title_metadata() -> None:
+    page = html_page().replace(
+        "<h1>Night Buses to Reach Northern Suburbs</h1>",
+        "<h1>Council votes to run buses all night</h1><p>05/03/2024 07:30</p>",
+    )
+    article = clean(RawArticle(html=page), CleanConfig(mode="quality"))
+    assert article.text.split("\n\n") == BODY
 
 
 def test_a_side_block_trafilatura_took_gives_way_to_resiliparse_reading() -> None:
