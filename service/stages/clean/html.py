@@ -48,6 +48,11 @@ MAX_DEPTH = 200
 # times as much text (readability replaces trafilatura's text at twice as much).
 COMPARE_MIN_CHARS = 250
 COMPARE_ALT_RATIO = 1.5
+# `complete_from`: a prose line has this many words and ends a sentence; a continuation is
+# at least MIN_CONTINUATION of them.
+PROSE_MIN_WORDS = 10
+MIN_CONTINUATION = 2
+_SENTENCE_END = (".", "!", "?", '"', "\u201d", "\u2019", ")")
 # `drop_top_chrome`: where the headline and a timestamp line are looked for, and what a
 # timestamp line is.
 HEADLINE_LINES = 3
@@ -131,19 +136,20 @@ def extract_quality(html: str, tree: HTMLTree | None = None) -> HtmlResult:
     90 pages, all among the 14 this gate sends to it.
 
     The text is then resiliparse's when trafilatura's took a side block (`or_disjoint_alt`),
-    without the headline or a timestamp at its top (`drop_top_chrome`) and without links to
-    other stories among its paragraphs (`drop_related_links`). Metadata comes from the meta
-    tags and JSON-LD (`from_html`), htmldate only for a page without a date tag, and the
-    byline search on the lexbor parse (`byline_in_page`), not from trafilatura's metadata
-    pass (htmldate on every page and a deep copy of the tree for its author XPaths: a
-    quarter of the time)."""
+    completed from resiliparse's when trafilatura stopped short (`complete_from`), without
+    the headline or a timestamp at its top (`drop_top_chrome`) and without links to other
+    stories among its paragraphs (`drop_related_links`). Metadata comes from the meta tags
+    and JSON-LD (`from_html`), htmldate only for a page without a date tag, and the byline
+    search on the lexbor parse (`byline_in_page`), not from trafilatura's metadata pass
+    (htmldate on every page and a deep copy of the tree for its author XPaths: a quarter
+    of the time)."""
     try:
         tree = HTMLTree.parse(html) if tree is None else tree
         alt = extract_plain_text(tree, main_content=True, alt_texts=False) or ""
         doc = _trafilatura(html, fast=True)
         if doc is None or _needs_comparison(doc, len(alt)):
             doc = _trafilatura(html, fast=False)
-        text = or_disjoint_alt(doc.text or "", alt) if doc is not None else ""
+        text = complete_from(or_disjoint_alt(doc.text or "", alt) if doc else "", alt)
         text = drop_related_links(drop_top_chrome(text, _first_h1(tree)))
         meta = from_html(html, tree.title)
         if meta.published_at is None:
@@ -283,6 +289,42 @@ def or_disjoint_alt(text: str, alt: str) -> str:
     ours = (" ".join(line.split()) for line in text.split("\n"))
     lines = islice((line for line in ours if line), MAX_MATCH_LINES)
     return text if any(line[:MATCH_CHARS] in theirs for line in lines) else alt
+
+
+def complete_from(text: str, alt: str) -> str:
+    """trafilatura's text, completed from resiliparse's reading of the page when trafilatura
+    stopped short: some sites split the article over several body containers and
+    trafilatura takes the first. That is taken to be so when `alt` is over
+    COMPARE_ALT_RATIO times as long, both start on the same line, and every line of the
+    text is in `alt`, in order; the prose `alt` has after the text's last line is then
+    appended, if there are at least MIN_CONTINUATION prose lines (one paragraph after the
+    end is more often a footer blurb), up to the first two lines in a row that are not
+    prose (a lone "Advertisement" is stepped over). The line filter still sees it all."""
+    if not text or len(alt) <= COMPARE_ALT_RATIO * len(text):
+        return text
+    ours = [line for line in (" ".join(ln.split()) for ln in text.split("\n")) if line]
+    theirs = [line for line in (" ".join(ln.split()) for ln in alt.split("\n")) if line]
+    if not ours or not theirs or ours[0][:MATCH_CHARS] not in theirs[0]:
+        return text
+    at = 0
+    for line in ours:
+        key = line[:MATCH_CHARS]
+        while at < len(theirs) and key not in theirs[at]:
+            at += 1
+        if at == len(theirs):
+            return text
+        at += 1
+    added: list[str] = []
+    misses = 0
+    for line in theirs[at:]:
+        if line.endswith(_SENTENCE_END) and len(line.split()) >= PROSE_MIN_WORDS:
+            added.append(line)
+            misses = 0
+        else:
+            misses += 1
+            if misses > 1:
+                break
+    return "\n".join([text, *added]) if len(added) >= MIN_CONTINUATION else text
 
 
 def drop_top_chrome(text: str, headline: str | None) -> str:

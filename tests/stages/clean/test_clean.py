@@ -743,6 +743,21 @@ def test_quality_mode_drops_an_h1_that_differs_from_the_title_metadata() -> None
     assert article.text.split("\n\n") == BODY
 
 
+def test_an_article_trafilatura_cut_short_is_completed_from_resiliparse_reading() -> None:
+    more = [p.replace("council", "committee") for p in BODY] * 2
+    short = "\n".join(BODY[:2])
+    alt = "\n".join([*BODY[:2], "Advertisement", *more, "More stories", "Home | News"])
+    assert html_stage.complete_from(short, alt) == "\n".join([*BODY[:2], *more])
+    # A lone paragraph after the end is not taken, nor a reading that starts elsewhere.
+    blurb = "\n".join([*BODY[:2], more[0], "Comments", "Home | News", *more])
+    assert html_stage.complete_from(short, blurb) == short
+    elsewhere = "\n".join(["Night buses: all you need to know before you travel tonight.",
+                           *BODY[:2], *more])
+    assert html_stage.complete_from(short, elsewhere) == short
+    # Not that much longer: left alone.
+    assert html_stage.complete_from(short, "\n".join([*BODY[:2], more[0]])) == short
+
+
 def test_a_side_block_trafilatura_took_gives_way_to_resiliparse_reading() -> None:
     notice = "This copy is for your personal use only.\nhttps://news.example.org/a/1"
     article = "\n".join(BODY * 2)
