@@ -7,8 +7,8 @@ Two parts:
 * ``scrapinghub``: the 181-page article-extraction benchmark in ../shared, scored by its
   own score.py with bench.adapters as the extractors (quality and fast HTML, flattened
   text), next to trafilatura / resiliparse / C4 line rules alone from the same run; and
-  the flattened-text F1 on the odd (development) and even (held-out) halves
-  (bench/text_holdout.py).
+  the flattened-text and HTML quality F1 on the odd (development) and even (held-out)
+  halves (bench/text_holdout.py, bench/html_holdout.py).
 
     python -m bench.clean_benchmark                       # both parts, print tables
     python -m bench.clean_benchmark --part synthetic --pages 1200
@@ -164,6 +164,14 @@ def scrapinghub_report(repeat: int) -> list[str]:
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True)
     out += ["`--input text`, by half (pages sorted by file name; the text cleaner is developed "
             "on the odd half, the even half is held out; `python -m bench.text_holdout`):", "",
+            "```", *proc.stdout.strip().splitlines(), "```", ""]
+    print(proc.stdout, flush=True)
+    # The same protocol for the HTML quality cleaner (issue 18).
+    cmd = [sys.executable, "-m", "bench.html_holdout"]
+    print("$", " ".join(cmd), flush=True)
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True)
+    out += ["`--input html`, `quality`, by half (developed on the odd half, the even half "
+            "held out; `python -m bench.html_holdout`):", "",
             "```", *proc.stdout.strip().splitlines(), "```", ""]
     print(proc.stdout, flush=True)
     return out

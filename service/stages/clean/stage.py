@@ -25,7 +25,6 @@ from service.stages.clean.html import (
     extract_fast,
     extract_quality,
     flatten,
-    over_limits,
     parse_within_limits,
     strip_prologue,
 )
@@ -119,7 +118,7 @@ def _clean_html(
     """Main-content extraction and the light line filter; or, for a page too deep or with
     too many elements for a DOM, the page flattened and read like a flattened page."""
     html = strip_prologue(html)
-    tree, too_big = parse_within_limits(html) if cfg.mode == "fast" else (None, over_limits(html))
+    tree, too_big = parse_within_limits(html)
     if too_big is not None:
         meta = from_html(html)
         lines = split_lines(normalise(flatten(html)), tick=deadline.check)
@@ -130,7 +129,7 @@ def _clean_html(
             lines, title_hint=title or meta.title, learned=learned(lines), tick=deadline.check
         )
     extracted: HtmlResult = (
-        extract_fast(html, tree) if cfg.mode == "fast" else extract_quality(html)
+        extract_fast(html, tree) if cfg.mode == "fast" else extract_quality(html, tree)
     )
     deadline.check("extraction")
     meta = extracted.meta

@@ -682,6 +682,172 @@ def test_the_fast_path_extracts_from_the_tree_its_guard_parsed() -> None:
     assert "river bridge opened" in html_stage.extract_fast(page, tree).text
 
 
+def test_the_quality_path_extracts_from_the_tree_its_guard_parsed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    page = html_page()
+    tree, why = html_stage.parse_within_limits(page)
+    assert why is None and tree is not None
+    assert html_stage.extract_quality(page, tree) == html_stage.extract_quality(page)
+    parses: list[str] = []
+    real_parse = html_stage.HTMLTree.parse
+
+    def counted(html: str) -> html_stage.HTMLTree:
+        parses.append(html)
+        return real_parse(html)
+
+    monkeypatch.setattr(html_stage.HTMLTree, "parse", counted)
+    clean(RawArticle(html=page), CleanConfig(mode="quality"))
+    assert len(parses) == 1  # the guard's parse, shared with resiliparse and the metadata
+
+
+def test_the_quality_fast_pass_gives_what_the_full_trafilatura_run_gives(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    page = html_page()
+    full = html_stage.trafilatura.bare_extraction(
+        page, include_comments=False, favor_precision=True
+    )
+    calls: list[bool] = []
+    real = html_stage.trafilatura.bare_extraction
+
+    def spy(*args: object, **kwargs: object) -> object:
+        calls.append(bool(kwargs.get("fast")))
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(html_stage.trafilatura, "bare_extraction", spy)
+    fast = html_stage._trafilatura(page, fast=True)
+    assert isinstance(full, html_stage.Document) and fast is not None
+    assert fast.text == full.text
+    calls.clear()
+    result = html_stage.extract_quality(page)
+    assert calls == [True]  # a plain article: no comparison run
+    assert result.text == html_stage.drop_top_chrome(full.text or "", "Night Buses to Reach "
+                                                     "Northern Suburbs")
+
+
+def test_the_quality_gate_runs_the_comparison_when_it_could_matter() -> None:
+    doc = html_stage._trafilatura(html_page(), fast=True)
+    assert doc is not None and doc.text
+    chars = len(doc.text)
+    assert not html_stage._needs_comparison(doc, chars)
+    # Another extractor finds much more text: readability may too.
+    assert html_stage._needs_comparison(doc, int(html_stage.COMPARE_ALT_RATIO * chars) + 1)
+    # A short result, under trafilatura's own minimum (it then tries readability, jusText).
+    doc.text = doc.text[: html_stage.COMPARE_MIN_CHARS - 1]
+    assert html_stage._needs_comparison(doc, 0)
+
+
+@pytest.mark.parametrize(
+    "link",
+    ["Read more: Council approves new cycle lanes", "[Related: Harbour ferry timetable]",
+     "RELATED - Harbour ferry timetable changes", "Also on rt.com: Harbour ferry timetable",
+     "Related post: Pickled sprouts recipe"],
+)
+def test_links_to_other_stories_among_the_paragraphs_are_dropped(link: str) -> None:
+    text = "\n".join([BODY[0], link, BODY[1]])
+    assert html_stage.drop_related_links(text) == "\n".join(BODY[:2])
+
+
+def test_sentences_that_start_like_a_related_link_are_kept() -> None:
+    text = "\n".join(["Related reports say the council met twice.", "Read the full report.",
+                      "See also the annex, which lists the routes."])
+    assert html_stage.drop_related_links(text) == text
+
+
+def test_the_headline_and_a_timestamp_above_the_body_are_dropped() -> None:
+    text = "\n".join(["November 20, 2019 - 11:28 AMT", "Night buses reach the suburbs!",
+                      *BODY[:2]])
+    assert html_stage.drop_top_chrome(text, "Night Buses Reach the Suburbs") == "\n".join(
+        BODY[:2])
+    # Only near the top, and a line with a year alone is no timestamp.
+    kept = "\n".join([BODY[0], "2018 Harbour Festival programme", *BODY[1:3],
+                      "Night buses reach the suburbs"])
+    assert html_stage.drop_top_chrome(kept, "Night buses reach the suburbs") == kept
+    assert html_stage.drop_top_chrome(kept, None) == kept
+
+
+def test_quality_mode_drops_an_h1_that_differs_from_the_title_metadata() -> None:
+    page = html_page().replace(
+        "<h1>Night Buses to Reach Northern Suburbs</h1>",
+        "<h1>Council votes to run buses all night</h1><p>05/03/2024 07:30</p>",
+    )
+    article = clean(RawArticle(html=page), CleanConfig(mode="quality"))
+    assert article.text.split("\n\n") == BODY
+
+
+def test_an_article_trafilatura_cut_short_is_completed_from_resiliparse_reading() -> None:
+    more = [p.replace("council", "committee") for p in BODY] * 2
+    short = "\n".join(BODY[:2])
+    alt = "\n".join([*BODY[:2], "Advertisement", *more, "More stories", "Home | News"])
+    assert html_stage.complete_from(short, alt) == "\n".join([*BODY[:2], *more])
+    # A lone paragraph after the end is not taken, nor a reading that starts elsewhere.
+    blurb = "\n".join([*BODY[:2], more[0], "Comments", "Home | News", *more])
+    assert html_stage.complete_from(short, blurb) == short
+    elsewhere = "\n".join(["Night buses: all you need to know before you travel tonight.",
+                           *BODY[:2], *more])
+    assert html_stage.complete_from(short, elsewhere) == short
+    # Not that much longer: left alone.
+    assert html_stage.complete_from(short, "\n".join([*BODY[:2], more[0]])) == short
+
+
+def test_a_side_block_trafilatura_took_gives_way_to_resiliparse_reading() -> None:
+    notice = "This copy is for your personal use only.\nhttps://news.example.org/a/1"
+    article = "\n".join(BODY * 2)
+    assert len(article) > html_stage.DISJOINT_RATIO * len(notice)
+    assert html_stage.or_disjoint_alt(notice, article) == article
+    # Sharing a line, or not that much longer: trafilatura's text stays.
+    assert html_stage.or_disjoint_alt(BODY[0], article) == BODY[0]
+    assert html_stage.or_disjoint_alt(notice, BODY[0]) == notice
+    assert html_stage.or_disjoint_alt("", article) == ""
+
+
+@pytest.mark.parametrize(
+    ("markup", "byline"),
+    [
+        ('<div class="byline">By Ann Lee</div>', "Ann Lee"),
+        ('<p class="author-name"><span>Ann Lee</span><span>Staff writer</span></p>',
+         "Ann Lee Staff writer"),  # text nodes joined by a space, as lxml's itertext
+        ('<div class="sidebar"><span class="author">Bo Chen</span></div>', None),
+        ('<time><span class="author">Bo Chen</span></time>', None),
+        ('<span class="author"></span>', None),
+    ],
+)
+def test_the_byline_is_found_in_the_page_when_no_meta_tag_names_it(
+    markup: str, byline: str | None
+) -> None:
+    page = html_page().replace('<meta name="author" content="Jane Doe">', "")
+    page = page.replace("<article><h1>", f"<article>{markup}<h1>")
+    tree = html_stage.HTMLTree.parse(page)
+    assert html_stage.byline_in_page(tree) == byline
+    article = clean(RawArticle(html=page), CleanConfig(mode="quality"))
+    assert article.byline == byline
+
+
+def test_a_byline_meta_tag_trafilatura_reads_is_used() -> None:
+    page = html_page().replace('name="author"', 'name="citation_author"')
+    assert clean(RawArticle(html=page), CleanConfig(mode="quality")).byline == "Jane Doe"
+
+
+def test_htmldate_dates_a_page_without_date_meta_and_never_fetches(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import htmldate.utils
+
+    def no_fetch(*_a: object, **_k: object) -> None:
+        raise AssertionError("htmldate tried to download")
+
+    monkeypatch.setattr(htmldate.utils, "fetch_url", no_fetch)
+    page = html_page().replace(
+        '<meta property="article:published_time" content="2024-03-05T08:30:00+01:00">',
+        '<meta property="og:url" content="https://news.example.org/2024/03/05/night-buses">',
+    )
+    article = clean(RawArticle(html=page), CleanConfig(mode="quality"))
+    assert article.published_at is not None
+    assert article.published_at.date().isoformat() == "2024-03-05"
+    assert html_stage._htmldate("https://example.org/a<html><body><p>x</p></body></html>") is None
+
+
 def test_raw_text_ends_at_its_end_tag_in_any_case() -> None:
     deep = "<div>" * 6
     # The divs after </SCRIPT> are markup again, whatever the case of the end tag.
