@@ -333,6 +333,9 @@ def _static_reason(line: str) -> str | None:
     return None
 
 
+_WORD_CHAR_RE = re.compile(r"\w")
+
+
 def _fold(text: str) -> str:
     return " ".join(re.findall(r"\w+", text.casefold()))
 
@@ -346,6 +349,11 @@ def is_title_line(line: str, title: str) -> bool:
     """The page title as a line, possibly with the site name appended ("Title | Site")."""
     tf = _folded_title(title)
     if not tf:
+        return False
+    # The folds begin with the first word character of the line, case folded (casefold
+    # maps character by character): when that is not the title's, nothing below can match.
+    first = _WORD_CHAR_RE.search(line[: len(title) + 8].casefold())
+    if first is not None and first.group() != tf[0]:
         return False
     # Each way to match starts the line's fold with the title's (a head is a prefix of
     # the line, so its fold is a prefix of the line's), and the fold of the line's first

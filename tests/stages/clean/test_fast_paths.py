@@ -8,7 +8,16 @@ import pytest
 
 from service.stages.clean import patterns as P
 from service.stages.clean.boilerplate import _DIGITS_RE, _NON_WORD_RE, normalise_line
-from service.stages.clean.text import _TRIGGER_RE, ends_sentence, normalise, static_reason
+from service.stages.clean.text import (
+    _TRIGGER_RE,
+    CHROME_MAX_CHARS,
+    _fold,
+    _static_reason,
+    ends_sentence,
+    is_title_line,
+    normalise,
+    static_reason,
+)
 
 LINES = [
     "", " ", ".", "Hello world.", "Hello world", 'He said "no."', "He said “no”", "(Reuters)",
@@ -55,3 +64,36 @@ def test_ui_lines_still_found() -> None:
     assert static_reason("\u212aelvin") is None
     assert static_reason("LINKEDIN/Telegram") == "ui"
     assert static_reason("Battle Against Daesh in Syria (180)") == "storyline"
+
+
+def _title_rule(line: str, title: str) -> bool:
+    """`is_title_line` as its docstring states it, with no early exits."""
+    tf, lf = _fold(title), _fold(line)
+    if not tf:
+        return False
+    if lf == tf:
+        return True
+    head = re.split(r"\s+[|–—-]\s+", line)[0]
+    return len(tf) >= 20 and (_fold(head) == tf or (lf.startswith(tf) and len(lf) < len(tf) + 40))
+
+
+TITLES = [
+    "Straße closed after the winter storm", "İstanbul ferries resume after the strike",
+    "ŉ is an odd letter for a headline", "Council approves the night bus plan", "« Le titre »",
+    "...Dots before the words of this one", "LISTEN LIVE", "3 hours ago",
+]
+
+
+@pytest.mark.parametrize("title", TITLES)
+def test_title_line_early_exits_answer_as_the_rule(title: str) -> None:
+    variants = [title, title.upper(), title.casefold(), f" {title}", f"{title} | Example Site",
+                f"{title.upper()} - Example", f"x {title}", f"{title}: and the rest of it"]
+    for line in [*LINES, *variants, *(f"{v} — Site" for v in TITLES)]:
+        assert is_title_line(line, title) == _title_rule(line, title), (line, title)
+
+
+@pytest.mark.parametrize("line", LINES)
+def test_a_memoised_static_reason_is_the_computed_one(line: str) -> None:
+    assert static_reason(line) == static_reason(line) == (
+        None if len(line) > CHROME_MAX_CHARS else _static_reason(line)
+    )
