@@ -48,12 +48,14 @@ def run_worker_on(bootstrap: str, tmp_path: Path, lines: list[bytes], **env: str
 
 
 def test_every_sample_reaches_the_right_topic(kafka_bootstrap: str, tmp_path: Path) -> None:
-    lines = sample_lines() + [
-        b'{"id": "dup-of-5", "text": '
-        + orjson.dumps(orjson.loads(sample_lines()[5])["text"])
-        + b"}",
-        b"\xff\xfe not utf-8",
-    ]
+    # The copy is a re-scrape a minute after the original: event time decides, so a copy
+    # stamped only by its arrival (today) would be past the 7-day window of a sample
+    # fetched on 2026-11-27, and rightly unique.
+    original = orjson.loads(sample_lines()[5])
+    copy_of_5 = {"id": "dup-of-5", "text": original["text"],
+                 "fetched_at": "2026-11-27T12:31:00Z"}
+    assert original["fetched_at"] == "2026-11-27T12:30:00Z"
+    lines = sample_lines() + [orjson.dumps(copy_of_5), b"\xff\xfe not utf-8"]
     records = run_worker_on(kafka_bootstrap, tmp_path, lines, NEWSFLOW_TOPICS__PARTITIONS="1")
 
     assert len(records) == len(lines), "every input comes out exactly once"
