@@ -158,22 +158,19 @@ def scrapinghub_report(repeat: int) -> list[str]:
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True)
         out += [f"`--input {kind}`:", "", "```", *proc.stdout.strip().splitlines(), "```", ""]
         print(proc.stdout, flush=True)
-    # The text cleaner is developed on the odd-indexed pages only; the even half is held out.
-    cmd = [sys.executable, "-m", "bench.text_holdout"]
-    print("$", " ".join(cmd), flush=True)
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True)
-    out += ["`--input text`, by half (pages sorted by file name; the text cleaner is developed "
-            "on the odd half, the even half is held out; `python -m bench.text_holdout`):", "",
-            "```", *proc.stdout.strip().splitlines(), "```", ""]
-    print(proc.stdout, flush=True)
-    # The same protocol for the HTML quality cleaner (issue 18).
-    cmd = [sys.executable, "-m", "bench.html_holdout"]
-    print("$", " ".join(cmd), flush=True)
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True)
-    out += ["`--input html`, `quality`, by half (developed on the odd half, the even half "
-            "held out; `python -m bench.html_holdout`):", "",
-            "```", *proc.stdout.strip().splitlines(), "```", ""]
-    print(proc.stdout, flush=True)
+    # Each cleaner is developed on the odd-indexed pages only; the even half is held out.
+    for module, what in (
+        ("bench.text_holdout", "`--input text`, by half (pages sorted by file name; the text "
+         "cleaner is developed on the odd half, the even half is held out"),
+        ("bench.html_holdout", "`--input html`, `quality`, by half (developed on the odd "
+         "half, the even half held out"),
+    ):
+        cmd = [sys.executable, "-m", module]
+        print("$", " ".join(cmd), flush=True)
+        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True)
+        out += [f"{what}; `python -m {module}`):", "",
+                "```", *proc.stdout.strip().splitlines(), "```", ""]
+        print(proc.stdout, flush=True)
     return out
 
 
