@@ -44,24 +44,16 @@ def synthetic_payloads(kind: str, count: int, seed: int = 20240501) -> list[byte
 
 
 def forget_memos() -> None:
-    """Empty every per-process memo (judged lines, line keys, stems, language walks), so
-    a repeat over the same pages starts as cold as a new process and is not charged less
-    for having seen its own lines before. Missing memos (older code) are skipped."""
-    from service.stages.clean import boilerplate, text
+    """Empty every per-process memo (judged lines, line keys, headlines, stems, language
+    walks), so a repeat over the same pages starts as cold as a new process and is not
+    charged less for having seen its own lines before."""
+    from service.stages.clean import memo, text
     from service.stages.tag import stage
 
-    for module, name in (
-        (text, "_static_reason_memo"), (text, "is_headline"), (boilerplate, "_line_key_memo"),
-    ):
-        memo = getattr(module, name, None)
-        if memo is not None and hasattr(memo, "cache_clear"):
-            memo.cache_clear()
-    stems = getattr(stage, "_STEMS", None)
-    if isinstance(stems, dict):
-        stems.clear()
-    walks = getattr(stage._load_identifier(), "_walks", None)
-    if isinstance(walks, dict):
-        walks.clear()
+    memo.forget_lines()
+    text.is_headline.cache_clear()
+    stage._STEMS.clear()
+    stage._load_identifier()._walks.clear()
 
 
 def zyte_payloads() -> list[bytes]:

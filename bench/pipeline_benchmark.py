@@ -64,13 +64,8 @@ def prime_memos(settings: Settings, seen: list[bytes] | None) -> None:
     with `seen`, other articles of the same sites, untimed: a timed pass is then charged
     as a worker that has been running is, never for having met its own lines before."""
     forget_memos()
-    warm = Pipeline(settings)
-    for payload in seen or ():
-        try:
-            cleaned = clean(decode(payload, settings.decode), settings.clean, warm.memory)
-            warm.finish(warm.tagger.tag(cleaned))
-        except Rejection:
-            pass
+    if seen:
+        run_pipeline(seen, settings)
 
 
 def run_pipeline(payloads: list[bytes], settings: Settings) -> tuple[Stopwatch, int, float]:

@@ -29,13 +29,13 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import MutableMapping, Sequence
-from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
 import xxhash
 
 from service.settings import CleanConfig
+from service.stages.clean.memo import short_line_memo
 
 MAX_LINES_PER_PAGE = 160
 MIN_KEY_CHARS = 3
@@ -62,26 +62,11 @@ def normalise_line(line: str) -> str:
     return _NON_WORD_RE.sub(" ", _DIGITS_RE.sub("0", line.casefold())).strip()
 
 
+@short_line_memo
 def line_key(line: str) -> int | None:
     """The 32-bit hash of a line's normalised form, or None for lines too short to judge.
 
-    Short lines are memoised: the chrome worth learning recurs on a source's pages."""
-    if len(line) <= MEMO_MAX_CHARS:
-        return _line_key_memo(line)
-    return _line_key(line)
-
-
-# The longest line `line_key` remembers, and how many: about 10 MB of strings at most.
-MEMO_MAX_CHARS = 300
-MEMO_LINES = 32_768
-
-
-@lru_cache(maxsize=MEMO_LINES)
-def _line_key_memo(line: str) -> int | None:
-    return _line_key(line)
-
-
-def _line_key(line: str) -> int | None:
+    Remembered for short lines: the chrome worth learning recurs on a source's pages."""
     norm = normalise_line(line)
     if len(norm) < MIN_KEY_CHARS:
         return None

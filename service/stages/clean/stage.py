@@ -198,7 +198,7 @@ def _article(
 # A URL both libraries would hand back as it is (an empty path gains its "/"): lower-case
 # host labels, no port, query, fragment or escapes, path segments of unreserved characters
 # and none that is only dots. Most scraped article URLs are this plain, and the two
-# libraries cost about 70 us a URL (tests/unit/test_clean.py checks the two paths agree).
+# libraries cost about 70 us a URL (tests/stages/clean/test_clean.py checks the two agree).
 _PLAIN_URL_RE = re.compile(
     r"https?://[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+"
     r"(?:/(?!\.{1,2}(?:/|$))[A-Za-z0-9._~-]+)*/?"

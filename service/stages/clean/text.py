@@ -33,6 +33,7 @@ import ftfy
 from ftfy.badness import is_bad
 
 from service.stages.clean import patterns as P
+from service.stages.clean.memo import short_line_memo
 from service.stages.entities import unescape_text
 
 # ftfy only where it is certain: fix mojibake, keep curly quotes and character widths.
@@ -290,31 +291,14 @@ def _ui_parts(line: str) -> bool:
     return len(glued) > 1 and all(_ui_key(p) in P.UI_PHRASES for p in glued)
 
 
-# Lines `static_reason` remembers, and the longest it remembers. Chrome lines are short
-# and recur on every page of a site (half of the lines judged in the synthetic corpus are
-# repeats), while a body line is new each time: at most about 10 MB of strings.
-STATIC_MEMO_LINES = 32_768
-STATIC_MEMO_MAX_CHARS = 300
-
-
+@short_line_memo
 def static_reason(line: str) -> str | None:
     """Why a line is chrome on its own, or None. The reason becomes a report key.
 
-    A pure function of the line, so short lines are memoised: a site's chrome is judged
-    once per process, not once per page."""
+    A pure function of the line: a site's chrome is judged once per process (half of the
+    lines judged in the synthetic corpus are repeats), not once per page."""
     if len(line) > CHROME_MAX_CHARS:
         return None
-    if len(line) <= STATIC_MEMO_MAX_CHARS:
-        return _static_reason_memo(line)
-    return _static_reason(line)
-
-
-@lru_cache(maxsize=STATIC_MEMO_LINES)
-def _static_reason_memo(line: str) -> str | None:
-    return _static_reason(line)
-
-
-def _static_reason(line: str) -> str | None:
     key = _ui_key(line)
     if key in P.UI_PHRASES:
         return "ui"
