@@ -38,6 +38,7 @@ from trafilatura.utils import load_html
 
 from service.errors import ExtractionFailed
 from service.stages.clean.metadata import PageMeta, from_html, parse_date
+from service.stages.clean.text import ends_sentence, fold, words
 
 # Real pages sit far below these: 181 benchmark pages had at most 1,587 elements and
 # nesting 51 deep (median 742 and 16).
@@ -52,14 +53,12 @@ COMPARE_ALT_RATIO = 1.5
 # at least MIN_CONTINUATION of them.
 PROSE_MIN_WORDS = 10
 MIN_CONTINUATION = 2
-_SENTENCE_END = (".", "!", "?", '"', "\u201d", "\u2019", ")")
 # `drop_top_chrome`: where the headline and a timestamp line are looked for, and what a
 # timestamp line is.
 HEADLINE_LINES = 3
 STAMP_LINES = 2
 MAX_STAMP_CHARS = 80
 MAX_STAMP_WORDS = 12
-_WORD_RE = re.compile(r"\w+")
 _YEAR_RE = re.compile(r"\b(?:19|20)\d{2}\b")
 _STAMP_RE = re.compile(r"\b\d{1,2}:\d{2}\b|\b\d{1,2}[/.-]\d{1,2}[/.-](?:19|20)?\d{2}\b")
 # A line that is a link to another story: a lead-in, then a colon or dash, then the
@@ -285,10 +284,14 @@ def or_disjoint_alt(text: str, alt: str) -> str:
     characters, at most MAX_MATCH_LINES of trafilatura's."""
     if not text or len(alt) <= DISJOINT_RATIO * len(text):
         return text
-    theirs = "\n".join(" ".join(line.split()) for line in alt.split("\n"))
-    ours = (" ".join(line.split()) for line in text.split("\n"))
-    lines = islice((line for line in ours if line), MAX_MATCH_LINES)
+    theirs = "\n".join(_lines(alt))
+    lines = _lines(text)[:MAX_MATCH_LINES]
     return text if any(line[:MATCH_CHARS] in theirs for line in lines) else alt
+
+
+def _lines(text: str) -> list[str]:
+    """The text's non-empty lines, white space collapsed: how two readings are compared."""
+    return [line for line in (" ".join(ln.split()) for ln in text.split("\n")) if line]
 
 
 def complete_from(text: str, alt: str) -> str:
@@ -302,8 +305,7 @@ def complete_from(text: str, alt: str) -> str:
     prose (a lone "Advertisement" is stepped over). The line filter still sees it all."""
     if not text or len(alt) <= COMPARE_ALT_RATIO * len(text):
         return text
-    ours = [line for line in (" ".join(ln.split()) for ln in text.split("\n")) if line]
-    theirs = [line for line in (" ".join(ln.split()) for ln in alt.split("\n")) if line]
+    ours, theirs = _lines(text), _lines(alt)
     if not ours or not theirs or ours[0][:MATCH_CHARS] not in theirs[0]:
         return text
     at = 0
@@ -317,7 +319,7 @@ def complete_from(text: str, alt: str) -> str:
     added: list[str] = []
     misses = 0
     for line in theirs[at:]:
-        if line.endswith(_SENTENCE_END) and len(line.split()) >= PROSE_MIN_WORDS:
+        if ends_sentence(line) and len(words(line)) >= PROSE_MIN_WORDS:
             added.append(line)
             misses = 0
         else:
@@ -333,13 +335,13 @@ def drop_top_chrome(text: str, headline: str | None) -> str:
     date, short, not a sentence) among its first STAMP_LINES: trafilatura keeps them when
     they sit inside the article container, and a body has neither (the title and the
     date are fields of their own)."""
-    key = _words(headline) if headline else ""
+    key = fold(headline) if headline else ""
     kept: list[str] = []
     seen = 0
     for line in text.split("\n"):
         if line.strip():
             seen += 1
-            if seen <= HEADLINE_LINES and key and _words(line) == key:
+            if seen <= HEADLINE_LINES and key and fold(line) == key:
                 seen -= 1
                 continue
             if seen <= STAMP_LINES and _is_stamp(line.strip()):
@@ -347,10 +349,6 @@ def drop_top_chrome(text: str, headline: str | None) -> str:
                 continue
         kept.append(line)
     return "\n".join(kept)
-
-
-def _words(text: str) -> str:
-    return " ".join(_WORD_RE.findall(text.lower()))
 
 
 def _is_stamp(line: str) -> bool:

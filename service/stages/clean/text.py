@@ -320,13 +320,14 @@ def static_reason(line: str) -> str | None:
 _WORD_CHAR_RE = re.compile(r"\w")
 
 
-def _fold(text: str) -> str:
+def fold(text: str) -> str:
+    """The text's words, case folded, one space apart: how a line is matched to a title."""
     return " ".join(re.findall(r"\w+", text.casefold()))
 
 
 @lru_cache(maxsize=64)
 def _folded_title(title: str) -> str:
-    return _fold(title)
+    return fold(title)
 
 
 def is_title_line(line: str, title: str) -> bool:
@@ -343,15 +344,15 @@ def is_title_line(line: str, title: str) -> bool:
     # the line, so its fold is a prefix of the line's), and the fold of the line's first
     # characters is a prefix of the whole fold: when it parts from the title's, no
     # paragraph needs folding.
-    lead = _fold(line[: len(title) + 8])
+    lead = fold(line[: len(title) + 8])
     common = min(len(lead), len(tf))
     if lead[:common] != tf[:common]:
         return False
-    lf = _fold(line)
+    lf = fold(line)
     if lf == tf:
         return True
     head = re.split(r"\s+[|–—-]\s+", line)[0]
-    return len(tf) >= 20 and (_fold(head) == tf or (lf.startswith(tf) and len(lf) < len(tf) + 40))
+    return len(tf) >= 20 and (fold(head) == tf or (lf.startswith(tf) and len(lf) < len(tf) + 40))
 
 
 def tag_items(line: str) -> list[str] | None:

@@ -10,8 +10,8 @@ from service.stages.clean import patterns as P
 from service.stages.clean.boilerplate import _DIGITS_RE, _NON_WORD_RE, normalise_line
 from service.stages.clean.text import (
     _TRIGGER_RE,
-    _fold,
     ends_sentence,
+    fold,
     is_title_line,
     normalise,
     static_reason,
@@ -66,13 +66,13 @@ def test_ui_lines_still_found() -> None:
 
 def _title_rule(line: str, title: str) -> bool:
     """`is_title_line` as its docstring states it, with no early exits."""
-    tf, lf = _fold(title), _fold(line)
+    tf, lf = fold(title), fold(line)
     if not tf:
         return False
     if lf == tf:
         return True
     head = re.split(r"\s+[|–—-]\s+", line)[0]
-    return len(tf) >= 20 and (_fold(head) == tf or (lf.startswith(tf) and len(lf) < len(tf) + 40))
+    return len(tf) >= 20 and (fold(head) == tf or (lf.startswith(tf) and len(lf) < len(tf) + 40))
 
 
 TITLES = [
