@@ -17,9 +17,9 @@ changelog partition would no longer match the topic partition of the same key.
 
 Durable state is small, and written once per batch (`WriteBehind`):
 
-- `probes`: per bands partition and input batch, the probes it took ([candidate, keys]),
-  keyed to hash to that partition. The buckets themselves are in memory, derived from
-  these records after every rebalance (`_restore`).
+- `probes`: per bands partition and input batch, the probes it took, packed as columns
+  (`stages/dedup/packed.py`), keyed to hash to that partition. The buckets themselves
+  are in memory, derived from these records after every rebalance (`_rebuild`).
 - `payloads`: per article, its JSON and candidate (the probe can be recomputed from it).
 - `verdicts`: per decided article, its verdict (rewritten by a correction).
 - `journal`: event-time hour chunks of the `probes` records, so the oldest are dropped
@@ -71,6 +71,7 @@ from service.stages.dedup import (
     Probe,
     Verdict,
     make_probe,
+    packed,
     per_partition,
     probe_keys,
     signer,
@@ -84,6 +85,11 @@ logger = logging.getLogger(__name__)
 # a standby only shortens failover. Meant to become a setting (see docs/SCALE_OUT.md).
 STANDBY_REPLICAS = 0
 TABLES = ("probes", "payloads", "verdicts", "journal")
+# `probes` records are bytes (`stages/dedup/packed.py`), written and read as they are; a
+# JSON record of an older worker reads as its JSON bytes, which `packed.load` takes too.
+RAW_VALUES: dict[str, dict[str, Any]] = {
+    "probes": {"value_type": bytes},
+}
 # How often a worker checks whether partitions it gained can be rebuilt (streams flowing).
 RESTORE_CHECK_SECONDS = 0.5
 # A rebuild hands the event loop back at least this often (heartbeats, other partitions).
@@ -226,6 +232,7 @@ def make_partitioned_tables(app: faust.App, settings: Settings) -> dict[str, Tab
             key_type=bytes,
             use_partitioner=True,
             help=f"Dedup store {name!r} (see service/runtime/dedup.py).",
+            **RAW_VALUES.get(name, {}),
         )
         for name in TABLES
     }
@@ -398,11 +405,11 @@ class DedupAgents:
         # of what a rebuild holds.
         loaded: dict[tuple[Any, ...], Candidate] = {}
         for q in sorted(bands):
-            taken = await self._read_probes(q, loaded, slicer)
+            taken, packed_records = await self._read_probes(q, loaded, slicer)
             if epoch != self._epoch:
                 return
             built[q] = BandStore(self.cfg, self.capacity)
-            evicted = await asyncio.to_thread(built[q].restore_many, taken)
+            evicted = await asyncio.to_thread(built[q].restore_many, taken, packed_records)
             if evicted.total:
                 record_evictions(evicted)
         del loaded
@@ -422,16 +429,20 @@ class DedupAgents:
 
     async def _read_probes(
         self, partition: int, loaded: dict[tuple[Any, ...], Candidate], slicer: Slicer
-    ) -> list[tuple[Candidate, list[str]]]:
+    ) -> tuple[list[tuple[Candidate, list[str]]], list[packed.PackedProbes]]:
+        """A band partition's probe records: packed ones as columns, JSON ones (older
+        workers, odd probes) as candidates, each decoded once across partitions."""
         taken: list[tuple[Candidate, list[str]]] = []
-        for _p, _key, records in self._entries("probes", {partition}):
-            for dump, keys in records:
-                me = loaded.get(held := tuple(dump))
-                if me is None:
-                    me = loaded[held] = Candidate.load(dump)
-                taken.append((me, keys))
+        columns: list[packed.PackedProbes] = []
+        for _p, _key, record in self._entries("probes", {partition}):
+            read = packed.load(record)
+            if isinstance(read, packed.PackedProbes):
+                columns.append(read)
+            else:
+                for me, keys in read:
+                    taken.append((loaded.setdefault(tuple(me), me), keys))
             await slicer.turn()
-        return taken
+        return taken, columns
 
     async def _read_gathers(
         self, partitions: set[int], slicer: Slicer
@@ -652,7 +663,7 @@ class DedupAgents:
             me = Candidate.load(me_dump)
             offer = store.offer(me, keys)
             if offer.inserted:
-                taken.append([me_dump, keys])
+                taken.append((me, keys))
             if offer.overflow:
                 metrics.DEDUP_BUCKET_OVERFLOW.inc(offer.overflow)
             if offer.evicted.total:
@@ -681,8 +692,8 @@ class DedupAgents:
             offset, generation = first.get(q, (0, 0))
             for part, probes in enumerate(chunks(taken_here)):
                 key = salt(f"p{q}:{offset}:{generation}:{part}", q, self.n)
-                self.probes[key] = probes
-                oldest = min(me[0] for me, _ in probes)
+                self.probes[key] = packed.pack(probes)
+                oldest = min(me.t for me, _ in probes)
                 journal = self._journal("b", q)
                 journal.file(oldest, key, len(probes))
                 journal.shrink(self.capacity, self._expire_probes)

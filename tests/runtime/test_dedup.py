@@ -9,7 +9,8 @@ import pytest
 
 from service import metrics
 from service.runtime.dedup import partition_of, record_evictions, salt
-from service.stages.dedup import Evicted
+from service.stages.dedup import Candidate, Evicted, packed
+from service.stages.dedup.signature import b64
 
 
 def value(name: str, **labels: str) -> float:
@@ -227,11 +228,14 @@ def test_no_message_or_probes_record_holds_more_than_its_share_of_items(
     asyncio.run(dedup._send_all(dedup.answers_topic, "o", {1: list("abcde"), 0: ["z"]}))
     assert sent == [(0, ["z"]), (1, ["a", "b"]), (1, ["c", "d"]), (1, ["e"])]
 
-    probes = [[[1_700_000_000 + i, f"id{i}"], [f"k{i}"]] for i in range(5)]
+    probes = [(Candidate(1_700_000_000 + i, f"id{i}", b64(bytes(8)), bytes(4), None, 9),
+               [f"k{i}"]) for i in range(5)]
     dedup._record_probes({3: probes}, {3: (120, 7)})
     records = [dedup.probes.get(salt(f"p3:120:7:{part}", 3, dedup.n)) for part in range(4)]
-    assert [len(r) if r else 0 for r in records] == [2, 2, 1, 0]
-    assert [me[1] for r in records if r for me, _ in r] == [f"id{i}" for i in range(5)]
+    loaded = [packed.unpack(r) for r in records if r]
+    assert all(packed.is_packed(r) for r in records if r)
+    assert [len(r) for r in loaded] == [2, 2, 1]
+    assert [i for r in loaded for i in r.ids] == [f"id{i}" for i in range(5)]
 
 
 def test_table_writes_refused_by_a_full_disk_are_retried_until_they_land(

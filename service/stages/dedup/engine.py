@@ -33,6 +33,7 @@ import numpy as np
 
 from service.models import Dedup, TaggedArticle
 from service.settings import DedupConfig
+from service.stages.dedup.packed import PackedProbes
 from service.stages.dedup.rule import UNIQUE, Candidate, Verdict, improve
 from service.stages.dedup.signature import (
     Signer,
@@ -240,9 +241,11 @@ class BandStore:
         """Re-insert a probe this partition took before (a restore): no answer."""
         self._insert(me, self.index.hashes(keys), Offer())
 
-    def restore_many(self, probes: Iterable[tuple[Candidate, Iterable[str]]]) -> Evicted:
-        """`restore` for a whole partition at once: the keys go straight into one sorted
-        segment, and storage is trimmed once at the end (the oldest go, as one by one)."""
+    def restore_many(self, probes: Iterable[tuple[Candidate, Iterable[str]]] = (),
+                     packed: Iterable[PackedProbes] = ()) -> Evicted:
+        """`restore` for a whole partition at once, from (candidate, keys) pairs and
+        packed records: the keys go straight into one sorted segment, and storage is
+        trimmed once at the end (the oldest go, as one by one)."""
         table, index = self.table, self.index
         shift = index.row_bits
         words: list[int] = []
@@ -251,7 +254,15 @@ class BandStore:
                 continue
             row = table.add(me)
             words += [(h << shift) | row for h in index.hashes(keys)]
-        index.add_words(np.asarray(words, np.uint64))
+        arrays = [np.asarray(words, np.uint64)]
+        bits = np.uint64(shift)
+        for block in packed:
+            rows = np.repeat(table.add_columns(block.ids, block.t, block.fp, block.url,
+                                               block.n, block.has_url, block.sig),
+                             block.key_count)
+            fresh = rows >= 0
+            arrays.append(((block.key_hash[fresh] >> bits) << bits) | rows[fresh].astype(np.uint64))
+        index.add_words(np.concatenate(arrays) if len(arrays) > 1 else arrays[0])
         evicted = Evicted()
         if len(table) > self.capacity:
             self._drop_oldest(len(table) - self.capacity, evicted)

@@ -41,7 +41,7 @@ MAX_SCAN = 256
 _INITIAL_ROWS = 1024
 
 
-def _hash_bytes(text: str | None) -> int | None:
+def hash_bytes(text: str | None) -> int | None:
     """The 8 bytes behind an 11-character hash from `signature.b64`, or None."""
     if text is None or len(text) != 11:
         return None
@@ -57,7 +57,7 @@ def _hash_bytes(text: str | None) -> int | None:
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
-def _hash_text(value: int) -> str:
+def hash_text(value: int) -> str:
     """`signature.b64` of the 8 bytes, without its generic steps (a hot path)."""
     raw = binascii.b2a_base64(int(value).to_bytes(8, "big"), newline=False)
     return raw[:11].translate(_URLSAFE).decode("ascii")
@@ -169,7 +169,7 @@ class Table:
         row = len(self.ids)
         if row == len(self.t):
             self._grow(row + max(_INITIAL_ROWS, row // 4))
-        fp, url = _hash_bytes(me.fp), _hash_bytes(me.url)
+        fp, url = hash_bytes(me.fp), hash_bytes(me.url)
         odd = fp is None or (me.url is not None and url is None) or len(me.sig) != self.sig_len
         self.ids.append(me.id)
         self.dup_of.append(None)
@@ -184,6 +184,44 @@ class Table:
             self.sig[row] = np.frombuffer(me.sig, np.uint8)
         self.newest = max(self.newest, me.t)
         return row
+
+    def add_columns(self, ids: list[str], t: np.ndarray, fp: np.ndarray, url: np.ndarray,
+                    n: np.ndarray, has_url: np.ndarray, sig: np.ndarray) -> np.ndarray:
+        """`add` for many articles given as columns (a packed probes record): the row of
+        each, -1 where the id was held already (or came earlier in `ids`). Signatures
+        of another length than the table's go through `add`, as odd rows would."""
+        rows = np.full(len(ids), -1, np.int64)
+        if self.sig_len is None and len(ids):
+            self.sig_len = sig.shape[1]
+            self._alloc(len(self.t), self.sig_len)
+        if sig.shape[1] != self.sig_len:
+            for i in range(len(ids)):
+                if ids[i] not in self.row_of:
+                    rows[i] = self.add(Candidate(
+                        int(t[i]), ids[i], hash_text(int(fp[i])), sig[i].tobytes(),
+                        hash_text(int(url[i])) if has_url[i] else None, int(n[i])))
+            return rows
+        row_of, first = self.row_of, len(self.ids)
+        fresh: list[int] = []
+        for i, article_id in enumerate(ids):
+            if article_id not in row_of:
+                row_of[article_id] = first + len(fresh)
+                fresh.append(i)
+        if not fresh:
+            return rows
+        new = np.asarray(fresh, np.int64)
+        end = first + len(fresh)
+        if end > len(self.t):
+            self._grow(end + max(_INITIAL_ROWS, end // 4))
+        self.ids += [ids[i] for i in fresh]
+        self.dup_of += [None] * len(fresh)
+        self.t[first:end], self.n[first:end] = t[new], n[new]
+        self.fp[first:end], self.url[first:end] = fp[new], url[new]
+        self.flags[first:end] = ALIVE | np.where(has_url[new] != 0, HAS_URL, 0)
+        self.sig[first:end] = sig[new]
+        self.newest = max(self.newest, int(t[new].max()))
+        rows[new] = np.arange(first, end)
+        return rows
 
     def _grow(self, size: int) -> None:
         for name in ("t", "n", "fp", "url", "flags", "sim", "of_t"):
@@ -205,8 +243,8 @@ class Table:
         article_id = self.ids[row]
         assert article_id is not None
         # `.item` reads a Python value in one call (no numpy scalar in between).
-        url = _hash_text(self.url.item(row)) if self.flags.item(row) & HAS_URL else None
-        return Candidate(self.t.item(row), article_id, _hash_text(self.fp.item(row)),
+        url = hash_text(self.url.item(row)) if self.flags.item(row) & HAS_URL else None
+        return Candidate(self.t.item(row), article_id, hash_text(self.fp.item(row)),
                          self.sig[row].tobytes(), url, self.n.item(row))
 
     def alive(self, rows: np.ndarray) -> np.ndarray:

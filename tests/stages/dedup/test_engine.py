@@ -25,6 +25,7 @@ from service.stages.dedup import (
     Probe,
     Verdict,
     make_probe,
+    packed,
     probe_keys,
     reference_verdicts,
     signer,
@@ -284,13 +285,21 @@ def test_restored_band_store_answers_like_the_original() -> None:
     for p in reversed(taken):  # restore order must not matter
         restored.restore(p.me, p.keys)
     assert at_once.restore_many((p.me, p.keys) for p in taken).total == 0
+    # As a worker reads its records: packed ones in batches, one batch held twice (a
+    # zombie's delayed writes), and a few as JSON pairs (an older worker's records).
+    pairs = [(p.me, list(p.keys)) for p in taken]
+    blocks = [packed.unpack(packed.pack(pairs[i : i + 7])) for i in range(5, len(pairs), 7)]
+    from_records = BandStore(CFG)
+    assert from_records.restore_many(pairs[:5], [*blocks, blocks[0]]).total == 0
+    assert len(from_records) == len(taken)
     keys = {k for p in taken for k in p.keys}
-    for store in (restored, at_once):
+    for store in (restored, at_once, from_records):
         assert all(store.bucket(k) == live.bucket(k) for k in keys)
         assert sorted(store.ids()) == sorted(live.ids())
     for p in probes[-10:]:
-        a, b, c = (s.offer(p.me, p.keys) for s in (live, restored, at_once))
+        a, b, c, d = (s.offer(p.me, p.keys) for s in (live, restored, at_once, from_records))
         assert (a.earlier, a.later) == (b.earlier, b.later) == (c.earlier, c.later)
+        assert (a.earlier, a.later) == (d.earlier, d.later)
 
 
 def test_a_bulk_restore_past_storage_keeps_the_newest() -> None:
