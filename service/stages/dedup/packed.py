@@ -25,10 +25,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import orjson
-import xxhash
 
 from service.stages.dedup.rule import Candidate
-from service.stages.dedup.store import hash_bytes, hash_text
+from service.stages.dedup.store import hash_bytes, hash_text, key_hashes
 
 MAGIC = b"NFP1"
 _HEADER = struct.Struct("<4sIIII")
@@ -60,10 +59,6 @@ class PackedProbes:
                       hash_text(int(self.url[i])) if self.has_url[i] else None, int(self.n[i]))
             for i in range(len(self))
         ]
-
-
-def key_hashes(keys: Sequence[str]) -> list[int]:
-    return [xxhash.xxh3_64_intdigest(key.encode()) for key in keys]
 
 
 def pack(probes: Sequence[tuple[Candidate, Sequence[str]]]) -> bytes:

@@ -54,6 +54,11 @@ def hash_bytes(text: str | None) -> int | None:
     return int.from_bytes(raw, "big")
 
 
+def key_hashes(keys: Iterable[str]) -> list[int]:
+    """xxh3-64 of each bucket key: what the index and the packed probe records hold."""
+    return list(map(xxhash.xxh3_64_intdigest, map(str.encode, keys)))
+
+
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
@@ -426,7 +431,7 @@ class KeyIndex:
 
     def hashes(self, keys: Iterable[str]) -> list[int]:
         shift = self.row_bits
-        return [h >> shift for h in map(xxhash.xxh3_64_intdigest, map(str.encode, keys))]
+        return [h >> shift for h in key_hashes(keys)]
 
     def add(self, hashes: list[int], row: int) -> None:
         recent, more = self.recent, self.more
