@@ -5,7 +5,7 @@ its in-memory buckets from them after every restart or rebalance. As JSON, a rec
 repeats each article's base64 signature and its key strings, and the rebuild decoded,
 validated and hashed them again one by one: about 66 µs per article held, more than a
 minute at a million. Packed, the same record is a few numpy columns and the keys'
-64-bit hashes, which `BandStore.restore_packed` adds to its table and index in whole
+64-bit hashes, which `BandStore.restore_many` adds to its table and index in whole
 arrays.
 
     magic "NFP1" | count u32 | sig_len u32 | ids_bytes u32 | keys u32 |
