@@ -672,8 +672,8 @@ class DedupAgents:
             envelopes[partition_of(me.id, self.n)].append(
                 ["a", me.id, partition, [c.dump() for c in offer.earlier]]
             )
-            for later in offer.later:
-                envelopes[partition_of(later.id, self.n)].append(["l", later.id, me_dump])
+            for later_id in offer.later.ids():
+                envelopes[partition_of(later_id, self.n)].append(["l", later_id, me_dump])
 
     def _record_probes(
         self, taken: dict[int, list[Any]], first: dict[int, tuple[int, int]]

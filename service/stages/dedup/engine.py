@@ -171,6 +171,9 @@ class BandStore:
         table, cap, window = self.table, self.cfg.max_candidates, self.window
         if len(rows) <= cap:  # no key can be over its cap: a plain loop is cheaper
             return (*self._split(me, rows), 0)
+        counts = np.bincount(which)
+        if counts.max() <= cap:  # none over its cap: copies share most keys, so the
+            return (*self._split(me, np.unique(rows)), 0)  # distinct rows are few
         live = (table.flags[rows] & ALIVE) != 0
         times = table.t[rows]
         near = live if window is None else live & (np.abs(times - me.t) <= window)
@@ -181,7 +184,7 @@ class BandStore:
         earlier: set[int] = set()
         later: set[int] = set()
         capped = 0
-        counts = np.bincount(which)
+        counts = np.bincount(which)  # again: only the live rows within the window count
         hot = np.flatnonzero(counts > cap)
         if len(hot):
             busy = np.isin(which, hot)
@@ -437,10 +440,11 @@ class Gatherer:
         if row is None:
             return None
         table = self.table
+        original = table.dup_of[row]
+        if original is not None and (table.of_t.item(row), original) <= other.order:
+            return None  # `improve`'s first test, before the verdict or candidate is built
         current = table.verdict(row)
         assert current is not None
-        if current.duplicate_of is not None and (current.of_t, current.duplicate_of) <= other.order:
-            return None  # `improve`'s first test, before the candidate is built
         better = improve(table.candidate(row), current, other, self.cfg)
         if better is None:
             return None
@@ -448,6 +452,18 @@ class Gatherer:
         if self.verdicts is not None:
             self.verdicts[article_id] = better.dump()
         return Correction(article_id, current, better)
+
+    def may_correct(self, later: Rows, other: Candidate) -> list[str]:
+        """The ids of `later` that `late(id, other)` could correct, in order: a decided
+        copy whose original is older than `other` cannot be, and is told apart on the
+        table's columns (one process: the band store shares this table)."""
+        rows = later.rows_of(self.table)
+        if rows is None:
+            return later.ids()
+        table, opened = self.table, self.open
+        ids, dup_of, of_t = table.ids, table.dup_of, table.of_t
+        return [ids[r] or "" for r in rows
+                if dup_of[r] is None or of_t.item(r) >= other.t or ids[r] in opened]
 
     def _held(self, me: Candidate, verdict: Verdict, reopened: bool) -> None:
         """A decided article counts against storage; past it, drop the oldest decided."""
@@ -602,7 +618,7 @@ class LocalDedup:
         self.evicted.total += offer.evicted.total
         self.evicted.early += offer.evicted.early
         verdict = self.gather.answer(probe.me.id, 0, offer.earlier, ordered=True)
-        for later_id in offer.later.ids():
+        for later_id in self.gather.may_correct(offer.later, probe.me):
             correction = self.gather.late(later_id, probe.me)
             if correction is not None:
                 self.corrections.append(correction)

@@ -27,6 +27,7 @@ from typing import overload
 
 import numpy as np
 import xxhash
+from numpy.lib.stride_tricks import sliding_window_view
 
 from service.stages.dedup.rule import Candidate, Verdict
 from service.stages.dedup.signature import b64
@@ -112,6 +113,11 @@ class Rows(Sequence[Candidate]):
             return [c.id for c in self]
         ids = self._table.ids
         return [ids[r] or "" for r in self._rows]
+
+    def rows_of(self, table: Table) -> list[int] | None:
+        """The table rows behind these candidates, if they are still rows of `table`
+        (not frozen by a drop that may have renumbered them)."""
+        return self._rows if self._table is table else None
 
     def freeze(self) -> None:
         for i in range(len(self)):
@@ -354,6 +360,9 @@ class Segment:
             words.sort(kind="stable")  # timsort: two sorted runs merge in one pass
         self.words = words  # the real words: a view of the padded array
         self._padded: np.ndarray = words.base if words.base is not None else words
+        # Every slot start's next MAX_SCAN words as one read-only view (no copy): a scan
+        # takes its rows by start, with no index array built per lookup.
+        self._windows = sliding_window_view(self._padded, MAX_SCAN)
         self.row_bits = row_bits
         self.mask = np.uint64((1 << row_bits) - 1)
         # About WORDS_PER_SLOT words per directory slot; key hashes are uniform.
@@ -381,7 +390,7 @@ class Segment:
         width = int((self.starts[slot + 1] - lo).max())
         if width > MAX_SCAN:  # a hot slot
             return None
-        return self._padded[lo[:, None] + _SPAN[:width]]
+        return self._windows[lo.astype(np.intp), :width]
 
     def find(self, needles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Rows under each needle (a key hash), and the needle's position for each."""
@@ -549,5 +558,4 @@ class KeyIndex:
         self.segments = segments
 
 
-_SPAN = np.arange(MAX_SCAN, dtype=np.int64)
 _EMPTY = np.zeros(0, np.int64)

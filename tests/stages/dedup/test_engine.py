@@ -354,6 +354,34 @@ def test_hot_bucket_is_capped_and_overflow_counted() -> None:
     assert answer.overflow >= 6 and local.overflow >= 6
 
 
+@pytest.mark.parametrize("cap", [2, 64, 10_000])
+def test_an_answer_is_its_buckets_earliest_whichever_path_builds_it(cap: int) -> None:
+    """Under `cap` rows in all (a plain loop), over it with no key over it (the distinct
+    rows), a key over it (per-key picks): the same rule, checked against the buckets."""
+    cfg = DedupConfig(max_candidates=cap)
+    bands = BandStore(cfg)
+    rng = random.Random(5)
+    text = story(rng)
+    texts = [text, near_copy(text, rng), text, near_copy(text, rng), text, story(rng)]
+    for i, body in enumerate(texts):  # six copies around the probe's time, one other story
+        probe = make_probe(TaggedArticle(id=f"c{i}", text=body, language=LANG,
+                                         fetched_at=T0 + timedelta(minutes=10 * i)), cfg)
+        bands.offer(probe.me, probe.keys)
+    me = make_probe(TaggedArticle(id="me", text=text, language=LANG,
+                                  fetched_at=T0 + timedelta(minutes=25)), cfg)
+    want_earlier: set[str] = set()
+    want_later: set[str] = set()
+    for key in me.keys:
+        held = bands.bucket(key)
+        want_earlier.update(c.id for c in [c for c in held if c.order < me.me.order][:cap])
+        want_later.update(c.id for c in [c for c in held if c.order > me.me.order][:cap])
+    offer = bands.offer(me.me, me.keys)
+    assert "c0" in want_earlier and want_earlier <= {"c0", "c1", "c2"}
+    assert [c.id for c in offer.earlier] == sorted(want_earlier, key=lambda i: int(i[1:]))
+    assert set(offer.later.ids()) == want_later and want_later >= {"c3", "c4"}
+    assert (offer.overflow > 0) == (cap == 2)
+
+
 def test_a_full_bucket_drops_entries_the_window_no_longer_reaches_first() -> None:
     cfg = DedupConfig(max_candidates=3, window_seconds=3600)
     local = LocalDedup(cfg)
