@@ -35,8 +35,12 @@ _LITTLE_ENDIAN = sys.byteorder == "little" and array.array("I").itemsize == 4
 
 
 def tokens(text: str) -> list[bytes]:
-    """Lowercased words; bytes because splitting bytes is several times faster than re."""
-    return _UNICODE_GAPS.sub(" ", text.lower()).encode("utf-8").translate(_ASCII_GAPS).split()
+    """Lowercased words; bytes because splitting bytes is several times faster than re.
+    (`isascii` is a flag read: an ASCII text has no typographic punctuation to replace.)"""
+    lowered = text.lower()
+    if not text.isascii():
+        lowered = _UNICODE_GAPS.sub(" ", lowered)
+    return lowered.encode("utf-8").translate(_ASCII_GAPS).split()
 
 
 def b64(data: bytes) -> str:

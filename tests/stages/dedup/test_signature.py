@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from service.stages.dedup.signature import band_keys, containment, similarity, similarity_error
+from service.stages.dedup.signature import (
+    band_keys,
+    containment,
+    similarity,
+    similarity_error,
+    tokens,
+)
 
 
 @pytest.mark.parametrize("jaccard", [0.2, 0.5, 0.8])
@@ -64,3 +70,11 @@ def test_band_keys_are_the_band_number_and_its_bytes_in_hex(bands: int, rows: in
     for _ in range(50):
         sig = rng.integers(0, 256, size, dtype=np.uint8).tobytes()
         assert band_keys(sig, bands, rows) == _band_keys_by_format(sig, bands, rows)
+
+
+def test_tokens_split_on_ascii_and_typographic_punctuation_alike() -> None:
+    plain = "Don't stop-now, \"Yes\"... 10.5%"
+    typographic = "Don\u2019t stop\u2014now, \u00abYes\u00bb\u2026 10.5%\u00a0"
+    want = [b"don", b"t", b"stop", b"now", b"yes", b"10", b"5"]
+    assert tokens(plain) == tokens(typographic) == want
+    assert tokens("Caf\u00e9 \u00c9T\u00c9") == ["caf\u00e9".encode(), "\u00e9t\u00e9".encode()]
