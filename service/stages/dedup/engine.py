@@ -439,10 +439,9 @@ class Gatherer:
         row = self._decided_row(article_id)
         if row is None:
             return None
+        if self._settled(row, other):
+            return None
         table = self.table
-        original = table.dup_of[row]
-        if original is not None and (table.of_t.item(row), original) <= other.order:
-            return None  # `improve`'s first test, before the verdict or candidate is built
         current = table.verdict(row)
         assert current is not None
         better = improve(table.candidate(row), current, other, self.cfg)
@@ -453,17 +452,20 @@ class Gatherer:
             self.verdicts[article_id] = better.dump()
         return Correction(article_id, current, better)
 
+    def _settled(self, row: int, other: Candidate) -> bool:
+        """A copy whose original comes before `other` cannot be corrected by it:
+        `improve`'s first test, on the table's columns (no verdict or candidate built)."""
+        original = self.table.dup_of[row]
+        return original is not None and (self.table.of_t.item(row), original) <= other.order
+
     def may_correct(self, later: Rows, other: Candidate) -> list[str]:
-        """The ids of `later` that `late(id, other)` could correct, in order: a decided
-        copy whose original is older than `other` cannot be, and is told apart on the
-        table's columns (one process: the band store shares this table)."""
+        """The ids of `later` that `late(id, other)` could correct, in order, without a
+        call per settled copy (one process: the band store shares this table)."""
         rows = later.rows_of(self.table)
         if rows is None:
             return later.ids()
-        table, opened = self.table, self.open
-        ids, dup_of, of_t = table.ids, table.dup_of, table.of_t
-        return [ids[r] or "" for r in rows
-                if dup_of[r] is None or of_t.item(r) >= other.t or ids[r] in opened]
+        ids, opened = self.table.ids, self.open
+        return [ids[r] or "" for r in rows if ids[r] in opened or not self._settled(r, other)]
 
     def _held(self, me: Candidate, verdict: Verdict, reopened: bool) -> None:
         """A decided article counts against storage; past it, drop the oldest decided."""
