@@ -94,6 +94,7 @@ RAW_VALUES: dict[str, dict[str, Any]] = {
 RESTORE_CHECK_SECONDS = 0.5
 # A rebuild hands the event loop back at least this often (heartbeats, other partitions).
 SLICE_SECONDS = 0.02
+RESTORE_CHUNK = 4096  # decided gathers restored per call: a few ms of the event loop
 # At most this many probes or answers per Kafka message and per `probes` record (about
 # 1.5 KB each). A bands batch can hold `batch_size` envelopes of `batch_size` probes
 # each: written whole, a worker filling a 200,000-article index on a backlog sent an
@@ -122,9 +123,14 @@ class Slicer:
         self.since = time.perf_counter()
 
     async def turn(self) -> None:
-        if time.perf_counter() - self.since > self.seconds:
+        if self.due():
             await asyncio.sleep(0)
             self.since = time.perf_counter()
+
+    def due(self) -> bool:
+        """Whether `turn` would yield: a loop over a million records asks this, not
+        `turn`, per record (an await costs more than the test)."""
+        return time.perf_counter() - self.since > self.seconds
 
 
 def salt(name: str, partition: int, partitions: int) -> str:
@@ -441,7 +447,8 @@ class DedupAgents:
             else:
                 for me, keys in read:
                     taken.append((loaded.setdefault(tuple(me), me), keys))
-            await slicer.turn()
+            if slicer.due():
+                await slicer.turn()
         return taken, columns
 
     async def _read_gathers(
@@ -451,20 +458,30 @@ class DedupAgents:
         gathered = {p: self._new_gatherer(p) for p in partitions}
         resend: dict[int, list[Any]] = defaultdict(list)
         recorded = await self._recorded_verdicts(partitions, slicer)
+        # Decided ones (nearly all) wait for nothing and need no keys: collected, then
+        # restored in whole columns.
+        decided: dict[int, tuple[list[Any], list[Any]]] = {p: ([], []) for p in partitions}
         for p, key, held in self._entries("payloads", partitions):
-            article_id = key.decode("utf-8")
-            me = Candidate.load(held[3])
-            verdict = (self.verdicts.get(article_id) if recorded is None
+            verdict = (self.verdicts.get(key.decode("utf-8")) if recorded is None
                        else recorded.get(key))
-            if verdict is not None:  # decided: no keys needed, it waits for nothing
-                gathered[p].restore(Probe(me, ()), (), Verdict.load(verdict))
+            if verdict is not None:
+                dumps, verdicts = decided[p]
+                dumps.append(held[3])
+                verdicts.append(verdict)
             else:
+                me = Candidate.load(held[3])
                 probe = Probe(me, probe_keys(me, self.signer))
                 by_partition = self._split(probe.keys)
                 gathered[p].restore(probe, by_partition, None)
                 for q, keys in by_partition.items():
                     resend[q].append([held[3], keys])
-            await slicer.turn()
+            if slicer.due():
+                await slicer.turn()
+        for p, (dumps, verdicts) in decided.items():
+            for start in range(0, len(dumps), RESTORE_CHUNK):
+                gathered[p].restore_decided(dumps[start : start + RESTORE_CHUNK],
+                                            verdicts[start : start + RESTORE_CHUNK])
+                await slicer.turn()
         return gathered, resend
 
     async def _recorded_verdicts(
@@ -479,7 +496,8 @@ class DedupAgents:
         recorded: dict[bytes, Any] = {}
         for _p, key, verdict in self._entries("verdicts", partitions):
             recorded[key] = verdict
-            await slicer.turn()
+            if slicer.due():
+                await slicer.turn()
         return recorded
 
     def _entries(self, name: str, partitions: set[int]) -> Iterator[tuple[int, bytes, Any]]:

@@ -24,7 +24,7 @@ which is when verdicts can start to differ from an unbounded run.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, MutableMapping
+from collections.abc import Callable, Iterable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -33,7 +33,7 @@ import numpy as np
 
 from service.models import Dedup, TaggedArticle
 from service.settings import DedupConfig
-from service.stages.dedup.packed import PackedProbes
+from service.stages.dedup.packed import PackedProbes, from_dumps
 from service.stages.dedup.rule import UNIQUE, Candidate, Verdict, improve
 from service.stages.dedup.signature import (
     Signer,
@@ -467,10 +467,34 @@ class Gatherer:
         ids, opened = self.table.ids, self.open
         return [ids[r] or "" for r in rows if ids[r] in opened or not self._settled(r, other)]
 
+    def restore_decided(self, dumps: Sequence[Sequence[Any]],
+                        verdicts: Sequence[Sequence[Any]]) -> None:
+        """`restore` of many decided articles (their candidate dumps and recorded
+        verdicts, as the worker's tables hold them) in whole columns; storage is trimmed
+        once at the end. Dumps that do not fit the columns go one by one."""
+        block = from_dumps(dumps)
+        if block is None:
+            for dump, verdict in zip(dumps, verdicts, strict=True):
+                self.restore(Probe(Candidate.load(list(dump)), ()), (), Verdict(*verdict))
+            return
+        table, opened = self.table, self.open
+        for article_id in block.ids:
+            opened.pop(article_id, None)
+        rows = table.add_columns(block.ids, block.t, block.fp, block.url, block.n,
+                                 block.has_url, block.sig)
+        table.set_verdicts(rows, verdicts)
+        for i in np.flatnonzero(rows < 0).tolist():  # held already, or twice in `dumps`
+            table.set_verdict(table.row_of[block.ids[i]], Verdict(*verdicts[i]))
+        self._trim()
+
     def _held(self, me: Candidate, verdict: Verdict, reopened: bool) -> None:
         """A decided article counts against storage; past it, drop the oldest decided."""
         table = self.table
         table.set_verdict(table.add(me), verdict, reopened)
+        self._trim()
+
+    def _trim(self) -> None:
+        table = self.table
         if self.shared or len(table) <= self.capacity:
             return  # a shared table is bounded by its band store
         for article_id, t in table.drop(table.oldest(len(table) - self.capacity + self.slack,

@@ -23,7 +23,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Iterable, Iterator, Sequence
-from typing import overload
+from typing import Any, overload
 
 import numpy as np
 import xxhash
@@ -278,6 +278,22 @@ class Table:
             self.flags[row] |= REOPENED
         else:
             self.flags[row] &= ~np.uint8(REOPENED)
+
+    def set_verdicts(self, rows: np.ndarray, verdicts: Sequence[Sequence[Any]]) -> None:
+        """`set_verdict` (not reopened) in whole columns, for the rows of `add_columns`;
+        `verdicts` are `Verdict`s or their JSON lists. Rows of -1 are skipped."""
+        if len(rows) != len(verdicts):
+            raise ValueError("one verdict per row")
+        fresh = rows >= 0
+        at = rows[fresh]
+        picked = [v for v, ok in zip(verdicts, fresh.tolist(), strict=True) if ok]
+        self.status[at] = np.fromiter((STATUSES.index(v[0]) for v in picked), np.int8, len(at))
+        self.sim[at] = np.fromiter((v[2] for v in picked), np.float32, len(at))
+        self.of_t[at] = np.fromiter((v[3] for v in picked), np.int64, len(at))
+        self.flags[at] &= ~np.uint8(REOPENED)
+        dup_of = self.dup_of
+        for row, verdict in zip(at.tolist(), picked, strict=True):
+            dup_of[row] = verdict[1]
 
     def reopened(self, row: int) -> bool:
         return bool(self.flags[row] & REOPENED)

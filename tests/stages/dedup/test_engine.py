@@ -523,3 +523,46 @@ def test_probe_keys_are_distinct_without_deduplication(num_perm: int, bands: int
         me = Candidate(0, "a", "f" * 11, sig, "u" * 11, 50)
         keys = probe_keys(me, signer(cfg))
         assert len(set(keys)) == len(keys) == min(bands, num_perm) + 2
+
+
+def test_decided_gathers_restored_in_columns_hold_what_one_by_one_holds() -> None:
+    """A restart rebuilds every decided gather from its recorded candidate and verdict:
+    in whole columns (`restore_decided`), the state must be the one `restore` builds
+    one article at a time, odd dumps and an id recorded twice included."""
+    probes = [make_probe(tagged(r), CFG) for r in corpus(stories=40, seed=13)]
+    probes.sort(key=lambda p: p.me.order)
+    local = LocalDedup(CFG)
+    verdicts: list[list[Any]] = [list(local.offer(p)) for p in probes]
+    dumps = [p.me.dump() for p in probes]
+    odd = Candidate(7, "odd", "not-a-hash", bytes(128), None, 3)
+    dumps.append(odd.dump())
+    verdicts.append(["near_duplicate", dumps[0][1], 0.75, dumps[0][0]])
+    dumps.append(dumps[1])  # recorded twice: the later verdict stands
+    verdicts.append(["duplicate", dumps[0][1], 1.0, dumps[0][0]])
+    one_by_one, at_once = Gatherer(CFG), Gatherer(CFG)
+    for dump, verdict in zip(dumps, verdicts, strict=True):
+        one_by_one.restore(Probe(Candidate.load(dump), ()), (), Verdict(*verdict))
+    for start in range(0, len(dumps), 17):
+        at_once.restore_decided(dumps[start : start + 17], verdicts[start : start + 17])
+    ids = {d[1] for d in dumps}
+    assert len(at_once) == len(one_by_one) == len(ids)
+    for article_id in ids:
+        assert at_once.decided(article_id) == one_by_one.decided(article_id) is not None
+        a, b = (g.table.candidate(g.table.row_of[article_id]) for g in (at_once, one_by_one))
+        assert a == b
+    assert at_once.decided(dumps[1][1]) == Verdict("duplicate", dumps[0][1], 1.0, dumps[0][0])
+    assert at_once.decided("odd") == Verdict("near_duplicate", dumps[0][1], 0.75, dumps[0][0])
+
+
+def test_decided_gathers_restored_past_storage_keep_the_newest() -> None:
+    probes = [make_probe(tagged(r), CFG) for r in corpus(stories=30, seed=14)]
+    dumps = [p.me.dump() for p in probes]
+    payloads = {p.me.id: ["body"] for p in probes}
+    recorded: dict[str, Any] = {p.me.id: ["unique", None, 0.0, 0] for p in probes}
+    gather = Gatherer(CFG, payloads, recorded, capacity=25)
+    gather.restore_decided(dumps, [["unique", None, 0.0, 0]] * len(dumps))
+    times = {p.me.id: p.me.t for p in probes}
+    kept = {i for i in times if gather.decided(i) is not None}
+    assert 0 < len(kept) <= 25 and len(gather) == len(kept)
+    assert min(times[i] for i in kept) >= max(t for i, t in times.items() if i not in kept)
+    assert set(payloads) == set(recorded) == kept  # the dropped ones' records go with them

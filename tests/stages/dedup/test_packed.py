@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import random
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 
 from service.stages.dedup import Candidate, packed
@@ -40,3 +45,39 @@ def test_a_truncated_record_is_refused() -> None:
     record = packed.pack([(candidate(1), ["a", "b"])])
     with pytest.raises(ValueError):
         packed.unpack(record[:-8])
+
+
+def test_candidate_dumps_read_as_columns_as_one_by_one() -> None:
+    """The gathers' rebuild reads a million dumps; in columns they must say exactly what
+    `Candidate.load` and `hash_bytes` say of each."""
+    rng = random.Random(3)
+    dumps = [Candidate(rng.randrange(2**40), f"id-é{i}", b64(rng.randbytes(8)), rng.randbytes(128),
+                       b64(rng.randbytes(8)) if i % 3 else None, rng.randrange(500)).dump()
+             for i in range(200)]
+    dumps.append(dumps[0][:5])  # an older dump, without the shingle count
+    block = packed.from_dumps(dumps)
+    assert block is not None
+    assert block.candidates() == [Candidate.load(d) for d in dumps]
+    assert block.fp.tolist() == [packed.hash_bytes(d[2]) for d in dumps]
+    assert block.key_count.tolist() == [0] * len(dumps) and not len(block.key_hash)
+
+
+@pytest.mark.parametrize("change", [
+    lambda d: d.__setitem__(2, d[2][:10]),  # a short fingerprint
+    lambda d: d.__setitem__(2, d[2][:10] + "B"),  # not how b64 spells 8 bytes
+    lambda d: d.__setitem__(2, "+" + d[2][1:]),  # standard alphabet, not urlsafe
+    lambda d: d.__setitem__(2, "é" + d[2][1:]),
+    lambda d: d.__setitem__(4, "not-a-hash"),
+    lambda d: d.__setitem__(3, base64.b64encode(bytes(64)).decode()),  # two lengths
+    lambda d: d.__setitem__(3, d[3][:8] + "\n" + d[3][9:]),
+    lambda d: d.__setitem__(3, d[3][:8] + "-" + d[3][9:]),
+    lambda d: d.__setitem__(1, 7),
+    lambda d: d.__setitem__(0, "soon"),
+])
+def test_dumps_that_do_not_fit_the_columns_are_left_to_the_caller(
+    change: Callable[[list[Any]], None],
+) -> None:
+    dumps = [candidate(i, sig=bytes(range(i, i + 128))).dump() for i in range(5)]
+    assert packed.from_dumps(dumps) is not None
+    change(dumps[3])
+    assert packed.from_dumps(dumps) is None
