@@ -458,8 +458,9 @@ class DedupAgents:
         gathered = {p: self._new_gatherer(p) for p in partitions}
         resend: dict[int, list[Any]] = defaultdict(list)
         recorded = await self._recorded_verdicts(partitions, slicer)
-        # Decided ones (nearly all) wait for nothing and need no keys: collected, then
-        # restored in whole columns.
+        # Decided ones (nearly all) wait for nothing and need no keys: restored in whole
+        # columns, a chunk at a time (a million parsed records held at once would keep
+        # the garbage collector busy).
         decided: dict[int, tuple[list[Any], list[Any]]] = {p: ([], []) for p in partitions}
         for p, key, held in self._entries("payloads", partitions):
             verdict = (self.verdicts.get(key.decode("utf-8")) if recorded is None
@@ -468,6 +469,9 @@ class DedupAgents:
                 dumps, verdicts = decided[p]
                 dumps.append(held[3])
                 verdicts.append(verdict)
+                if len(dumps) >= RESTORE_CHUNK:
+                    gathered[p].restore_decided(dumps, verdicts)
+                    decided[p] = ([], [])
             else:
                 me = Candidate.load(held[3])
                 probe = Probe(me, probe_keys(me, self.signer))
@@ -478,10 +482,8 @@ class DedupAgents:
             if slicer.due():
                 await slicer.turn()
         for p, (dumps, verdicts) in decided.items():
-            for start in range(0, len(dumps), RESTORE_CHUNK):
-                gathered[p].restore_decided(dumps[start : start + RESTORE_CHUNK],
-                                            verdicts[start : start + RESTORE_CHUNK])
-                await slicer.turn()
+            if dumps:
+                gathered[p].restore_decided(dumps, verdicts)
         return gathered, resend
 
     async def _recorded_verdicts(
