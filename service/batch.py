@@ -112,7 +112,7 @@ def run_records(
     consumer that upserts the worker's output by id ends up with. A record the source
     could not read (`rejected`) is its dead letter, in its place. `jobs` > 1 runs the
     prepare stage in that many processes (module docstring); dedup stays here."""
-    pipeline = Pipeline(settings, now=utcnow())
+    pipeline = Pipeline(settings, now=utcnow(), prepares=jobs <= 1)
     with tempfile.TemporaryFile() as spool:
         if jobs <= 1:
             for record in records:
@@ -235,7 +235,9 @@ class _Jobs:
         stats.records = [0] * jobs
         self.stores: list[dict[str, Any]] = [{} for _ in range(jobs)]
         self.context = multiprocessing.get_context("forkserver")
-        self.context.set_forkserver_preload([__name__])
+        # Imported once in the forkserver, before it forks each job: the jobs share its
+        # copy of the modules and of the language model instead of loading their own.
+        self.context.set_forkserver_preload([__name__, "service.jobs_preload"])
         self.executors = [self._start(job) for job in range(jobs)]
 
     def _start(self, job: int) -> ProcessPoolExecutor:

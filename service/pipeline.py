@@ -74,10 +74,15 @@ class Pipeline:
         settings: Settings,
         boilerplate: MutableMapping[str, Any] | None = None,
         now: datetime | None = None,
+        prepares: bool = True,
     ) -> None:
+        """`prepares=False` for a process that only finishes what prepare jobs made
+        (`newsflow process --jobs`): its tagger, and the models behind it, are loaded
+        only if it ever prepares. Otherwise they load here, so a bad model fails the
+        start rather than every record."""
         self.settings = settings
         self.topics = settings.topics
-        self.tagger = make_tagger(settings.tag)
+        self._tagger = make_tagger(settings.tag) if prepares else None
         # Per-source learned chrome: a dict in batch mode, a Table-backed store in the worker.
         self.memory = BoilerplateMemory({} if boilerplate is None else boilerplate, settings.clean)
         # The dedup engine in one process (batch mode); the worker spreads the same engine
@@ -86,6 +91,12 @@ class Pipeline:
         # The event time of an article without fetched_at (and the cap on future ones):
         # one instant for a whole batch run, so ties fall to the id, not to the clock.
         self.now = now
+
+    @property
+    def tagger(self) -> Tagger:
+        if self._tagger is None:
+            self._tagger = make_tagger(self.settings.tag)
+        return self._tagger
 
     def prepare(self, payload: bytes, origin: Origin) -> TaggedArticle | Rejected:
         """The stateless part: decode, clean and tag, or a dead letter."""

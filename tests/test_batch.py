@@ -206,3 +206,21 @@ def test_cli_process_jobs_option(tmp_path: Path, newsflow_cli: NewsflowCli) -> N
     newsflow_cli("process", str(SAMPLES), "-o", str(one), "--jobs", "1", check=True, timeout=120)
     newsflow_cli("process", str(SAMPLES), "-o", str(two), "-j", "2", check=True, timeout=120)
     assert without_clocks(two) == without_clocks(one)
+
+
+def _language_model_was_inherited() -> bool:
+    """In a job: whether its Pipeline found the language model already loaded (by the
+    forkserver it was forked from) instead of loading its own."""
+    from service.stages.tag.stage import _load_identifier
+
+    return _load_identifier.cache_info().hits >= 1
+
+
+@JOB_PROCESSES
+def test_jobs_share_the_language_model_the_forkserver_loaded() -> None:
+    pool = batch._Jobs(Settings(), 2, JobStats(), None)
+    try:
+        inherited = [e.submit(_language_model_was_inherited).result() for e in pool.executors]
+    finally:
+        pool.close()
+    assert inherited == [True, True]

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
+from service import pipeline as pipeline_module
 from service.errors import InvalidJson
 from service.models import Article, Origin, Rejected, TaggedArticle
 from service.pipeline import Pipeline, make_rejected
@@ -92,3 +93,22 @@ def test_an_unexpected_error_is_dead_lettered_not_raised(
     assert isinstance(routed.value, Rejected)
     assert routed.value.error.code == "processing_failed"
     assert "RuntimeError: bug" in routed.value.error.message
+
+
+def test_a_pipeline_that_only_finishes_loads_no_tagger_until_it_prepares(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    made: list[object] = []
+    real = pipeline_module.make_tagger
+
+    def counting(cfg: object) -> object:
+        made.append(cfg)
+        return real(cfg)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline_module, "make_tagger", counting)
+    Pipeline(Settings())
+    assert len(made) == 1  # eager by default: a bad model fails the start
+    finisher = Pipeline(Settings(), prepares=False)
+    assert len(made) == 1
+    routed = finisher.process(orjson.dumps({"text": BODY}), Origin(line=1))
+    assert len(made) == 2 and not isinstance(routed.value, Rejected)

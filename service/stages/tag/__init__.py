@@ -12,6 +12,7 @@ from service.stages.tag.stage import (
     LANGUAGE_SAMPLE_CHARS,
     SectionTextModel,
     Tagger,
+    load_language_model,
     normalise_language_code,
 )
 
@@ -21,6 +22,7 @@ __all__ = [
     "SectionModel",
     "SectionTextModel",
     "Tagger",
+    "load_language_model",
     "load_model",
     "normalise_language_code",
 ]

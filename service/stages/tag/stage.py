@@ -86,6 +86,13 @@ def _load_identifier() -> FastIdentifier:
     return FastIdentifier.from_modelpath(MODEL_DIR / MODEL_FILE, norm_probs=True)
 
 
+def load_language_model() -> None:
+    """Load the language model into this process now. A forkserver that does so before
+    it forks gives every child a copy-on-write share of it instead of a load of its own
+    (`newsflow process --jobs`)."""
+    _load_identifier()
+
+
 def _language_sample(text: str) -> str:
     if len(text) <= LANGUAGE_SAMPLE_CHARS:
         return text
