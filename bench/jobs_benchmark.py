@@ -3,6 +3,7 @@
     python -m bench.jobs_benchmark                      # --jobs 1 vs 2, 2 rounds each
     python -m bench.jobs_benchmark --jobs 2 --rounds 3 --write   # and bench/results/jobs.md
     python -m bench.jobs_benchmark --profile            # cProfile one job, top costs
+    python -m bench.jobs_benchmark --startup            # how long N jobs take to start
     py-spy record -f raw -o spy.txt -- python -m bench.jobs_benchmark --once   # sampled
 
 The input is real text with the mix a backfill has: AG News headlines and leads
@@ -142,6 +143,28 @@ def profile(lines: list[bytes], top: int, enabled: bool = True) -> None:
         print(out.getvalue())
 
 
+def startup(jobs: int) -> None:
+    """Seconds from creating the jobs to all of them ready (the forkserver's start, its
+    preloads, each job's Pipeline), and the parent's own Pipeline CPU: the fixed cost a
+    `newsflow process --jobs N` pays before its first result. Once per process: the
+    forkserver outlives the pool, so a second pool starts in a few ms."""
+    from service import batch
+    from service.pipeline import Pipeline
+
+    cpu = time.process_time()
+    Pipeline(Settings(), prepares=False)
+    cpu = time.process_time() - cpu
+    started = time.perf_counter()
+    pool = batch._Jobs(Settings(), jobs, JobStats(), None)
+    try:
+        for executor in pool.executors:
+            executor.submit(batch._worker_ready).result()
+    finally:
+        pool.close()
+    print(f"{jobs} jobs ready after {time.perf_counter() - started:.2f} s; "
+          f"the parent's Pipeline {cpu:.2f} s CPU")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--jobs", type=int, default=2)
@@ -151,9 +174,13 @@ def main() -> None:
     ap.add_argument("--no-zyte", action="store_true", help="leave out the 181 HTML pages")
     ap.add_argument("--profile", action="store_true", help="cProfile one job instead")
     ap.add_argument("--once", action="store_true", help="one job, once, untimed (for py-spy)")
+    ap.add_argument("--startup", action="store_true", help="time the jobs' start only")
     ap.add_argument("--top", type=int, default=40)
     ap.add_argument("--write", action="store_true", help=f"write {RESULTS.name}")
     args = ap.parse_args()
+    if args.startup:
+        startup(args.jobs)
+        return
     lines = mixed_input(args.ag, args.synthetic, not args.no_zyte)
     if args.profile or args.once:
         profile(lines, args.top, enabled=args.profile)
